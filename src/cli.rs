@@ -1,0 +1,206 @@
+//! The command line as the user typed it: every flag, its help text and its heading, defined once.
+//! The man page and shell completions are generated from `command()`; `options.rs` turns a parsed
+//! `Cli` into the validated options the program runs with.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, CommandFactory, Parser};
+
+const INPUT: &str = "Input";
+const COMMAND: &str = "Command";
+const SCHEDULING: &str = "Scheduling";
+const OUTPUT: &str = "Output";
+
+const ABOUT: &str =
+    "Run commands in parallel: a fast, streaming, byte-exact job runner that speaks GNU parallel.";
+
+const LONG_ABOUT: &str = "\
+Run commands in parallel: a fast, streaming, byte-exact job runner that speaks GNU parallel.
+
+forkpool reads job inputs from ::: argument lists, :::: files or stdin lines, fills each into the
+COMMAND template and runs the jobs in a bounded pool of child processes, printing each job's
+output whole when it ends (or in input order with -k).";
+
+const AFTER_LONG_HELP: &str = "\
+REPLACEMENT STRINGS:
+  {}      the input (all values of the job, separated by spaces)
+  {.}     the input without extension        {/}   its basename
+  {//}    its dirname                        {/.}  its basename without extension
+  {n}     the n-th value (source or column); {-n} counts from the end;
+          {n.} {n/} {n//} {n/.} as above for that value
+  {#}     the job's sequence number, from 1  {%}   the job's slot number, from 1
+  {name}  the value of the column or source named by --header
+Values are shell-quoted: each reaches the job as exactly one argument, byte for byte. With no
+replacement string in COMMAND, {} is appended. With no COMMAND, each input is a command line.
+
+EXIT STATUS:
+  0        every job succeeded
+  1-100    that many jobs failed
+  101      more than 100 jobs failed
+  255      forkpool's own error (bad option, unreadable input file)
+  128+N    forkpool was stopped by signal N (130 for Ctrl-C, 143 for SIGTERM)
+
+EXAMPLES:
+  Compress every log file, two at a time:
+    forkpool -j2 gzip ::: *.log
+  Convert images, keeping the output in input order:
+    find . -name '*.png' | forkpool -k convert {} {.}.jpg
+  Every combination of two lists:
+    forkpool echo {1}-{2} ::: a b ::: 1 2
+  Columns of a CSV file:
+    forkpool --colsep , --header : echo {name} is {age} :::: people.csv";
+
+/// The parsed command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "forkpool",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP,
+    override_usage = "forkpool [OPTIONS] [COMMAND [ARG]...] [::: VALUE... | :::: FILE...]...",
+    max_term_width = 100,
+    infer_long_args = true
+)]
+pub struct Cli {
+    // ----- Input -----
+    /// Read job inputs from FILE (repeatable; - is stdin), as :::: FILE does.
+    #[arg(short = 'a', long = "arg-file", value_name = "FILE", help_heading = INPUT, action = ArgAction::Append)]
+    pub arg_file: Vec<PathBuf>,
+
+    /// Input values are separated by NUL bytes, not newlines (for find -print0).
+    #[arg(short = '0', long = "null", help_heading = INPUT)]
+    pub null: bool,
+
+    /// Input values are separated by DELIM (escapes: \n \t \0 \\).
+    #[arg(short = 'd', long = "delimiter", value_name = "DELIM", help_heading = INPUT, allow_hyphen_values = true)]
+    pub delimiter: Option<OsString>,
+
+    /// Split each input value into columns at the regular expression SEP ({1}, {2}, ...).
+    #[arg(long = "colsep", short = 'C', value_name = "SEP", help_heading = INPUT, allow_hyphen_values = true)]
+    pub colsep: Option<OsString>,
+
+    /// Skip input values that are empty or only white space.
+    #[arg(short = 'r', long = "no-run-if-empty", help_heading = INPUT)]
+    pub no_run_if_empty: bool,
+
+    /// Pair the input sources element-wise instead of combining them; shorter ones wrap around.
+    #[arg(long = "link", visible_alias = "xapply", help_heading = INPUT)]
+    pub link: bool,
+
+    /// The first value of each source (its first line with --colsep) names it: use {name}.
+    /// Only ':' (the first line) is supported.
+    #[arg(long = "header", value_name = ":", help_heading = INPUT)]
+    pub header: Option<OsString>,
+
+    /// Stop reading an input source at the value STR.
+    #[arg(short = 'E', long = "eof", value_name = "STR", help_heading = INPUT, allow_hyphen_values = true)]
+    pub eof: Option<OsString>,
+
+    // ----- Command -----
+    /// Use STR instead of {} as the replacement string for the input.
+    #[arg(short = 'I', value_name = "STR", help_heading = COMMAND, allow_hyphen_values = true)]
+    pub replace: Option<OsString>,
+
+    /// Use at most N inputs per job; -n0 reads one input per job and inserts none.
+    #[arg(short = 'n', long = "max-args", value_name = "N", help_heading = COMMAND)]
+    pub max_args: Option<usize>,
+
+    /// Use at most N input lines per job (as -n; a line ending in a blank does not continue).
+    #[arg(short = 'L', long = "max-lines", value_name = "N", help_heading = COMMAND)]
+    pub max_lines: Option<usize>,
+
+    /// Use at most N inputs per job, reachable as {1}..{N}; -N0 reads one input and inserts none.
+    #[arg(short = 'N', long = "max-replace-args", value_name = "N", help_heading = COMMAND)]
+    pub max_replace_args: Option<usize>,
+
+    /// Put as many inputs in each job as the command line allows, repeating the word around {}
+    /// for each one (context replace); spread them over the job slots when they all fit.
+    #[arg(short = 'X', help_heading = COMMAND)]
+    pub context_replace: bool,
+
+    /// Put as many inputs in each job as the command line allows; spread them over the job
+    /// slots when they all fit.
+    #[arg(short = 'm', help_heading = COMMAND)]
+    pub multiple: bool,
+
+    /// Put as many inputs in each job as the command line allows, as xargs does.
+    #[arg(long = "xargs", help_heading = COMMAND)]
+    pub xargs: bool,
+
+    /// Limit a job's command line to N bytes (with -X, -m, --xargs).
+    #[arg(short = 's', long = "max-chars", value_name = "N", help_heading = COMMAND)]
+    pub max_chars: Option<usize>,
+
+    /// Quote the command words too, so they reach the program as literal arguments.
+    #[arg(short = 'q', long = "quote", help_heading = COMMAND)]
+    pub quote: bool,
+
+    /// Run commands that need a shell with PATH instead of /bin/sh.
+    #[arg(long = "shell", value_name = "PATH", help_heading = COMMAND)]
+    pub shell: Option<PathBuf>,
+
+    // ----- Scheduling -----
+    /// Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many
+    /// as possible. Default: the number of CPUs.
+    #[arg(short = 'j', long = "jobs", visible_alias = "max-procs", short_alias = 'P', value_name = "N",
+          help_heading = SCHEDULING, allow_hyphen_values = true)]
+    pub jobs: Option<String>,
+
+    // ----- Output -----
+    /// Print each job's output in input order (it is still written whole when the job ends).
+    #[arg(short = 'k', long = "keep-order", help_heading = OUTPUT)]
+    pub keep_order: bool,
+
+    /// Write output as whole lines as soon as they are produced; lines of jobs interleave.
+    #[arg(long = "line-buffer", visible_alias = "lb", help_heading = OUTPUT, conflicts_with = "ungroup")]
+    pub line_buffer: bool,
+
+    /// Write output straight through, as produced; jobs' output may mix mid-line.
+    #[arg(short = 'u', long = "ungroup", help_heading = OUTPUT)]
+    pub ungroup: bool,
+
+    /// Write each job's output whole when it ends (the default).
+    #[arg(long = "group", help_heading = OUTPUT)]
+    pub group: bool,
+
+    /// Prefix each output line with the job's input and a tab.
+    #[arg(long = "tag", help_heading = OUTPUT)]
+    pub tag: bool,
+
+    /// Prefix each output line with STR and a tab; STR may use replacement strings.
+    #[arg(long = "tagstring", value_name = "STR", help_heading = OUTPUT, allow_hyphen_values = true)]
+    pub tagstring: Option<OsString>,
+
+    /// Print the commands that would run, in input order, without running them.
+    #[arg(long = "dry-run", help_heading = OUTPUT)]
+    pub dry_run: bool,
+
+    /// Print each command on stderr before it runs.
+    #[arg(short = 't', long = "verbose", help_heading = OUTPUT)]
+    pub verbose: bool,
+
+    /// Print each command on stdout before its output.
+    #[arg(short = 'v', help_heading = OUTPUT, action = ArgAction::Count)]
+    pub print_command: u8,
+
+    /// Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled
+    /// to unlinked files in the temporary directory.
+    #[arg(long = "buffer-size", value_name = "SIZE", default_value = "16M", help_heading = OUTPUT)]
+    pub buffer_size: String,
+
+    /// Directory for spilled output (default: $TMPDIR, else /tmp).
+    #[arg(long = "tmpdir", value_name = "DIR", help_heading = OUTPUT)]
+    pub tmpdir: Option<PathBuf>,
+
+    /// The command template, then the input sources: ::: VALUES, :::: FILES, and :::+ / ::::+ to
+    /// pair a source with the one before it.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
+    pub command: Vec<OsString>,
+}
+
+/// The clap command, for the man page and completions.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

@@ -1,0 +1,76 @@
+//! Executors: how one job's process is started. The scheduler only sees the `Executor` trait;
+//! `local` spawns on this machine.
+
+pub mod local;
+
+use std::io;
+use std::os::fd::OwnedFd;
+
+use crate::template::Command;
+
+/// What to start for one job.
+pub struct SpawnSpec<'a> {
+    pub command: &'a Command,
+    /// Pipe the job's stdout and stderr to forkpool (else they are forkpool's own).
+    pub capture: bool,
+    /// Extra environment for the job.
+    pub env: &'a [(&'static str, String)],
+}
+
+/// A started job: the leader of its own process group, whose id is `pid`.
+pub struct Spawned {
+    pub pid: i32,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// Why a job could not be started.
+pub enum SpawnError {
+    /// Out of processes, memory or file descriptors: wait for a job to end and try again.
+    Transient(io::Error),
+    /// This job can never start (e.g. its command line is too long); the message says why.
+    Failed(String),
+}
+
+pub trait Executor {
+    fn spawn(&mut self, spec: &SpawnSpec) -> Result<Spawned, SpawnError>;
+}
+
+/// The number of CPUs this process may use.
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Raise the soft open-files limit to the hard one, so thousands of jobs' pipes fit; returns
+/// the limit in force.
+pub fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) => {
+            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                hard
+            } else {
+                soft
+            }
+        }
+        Err(_) => 1024,
+    }
+}
+
+/// Make forkpool the reaper of its jobs' orphaned descendants, so none outlives it unseen.
+pub fn become_subreaper() {
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+}
+
+/// The pids of forkpool's living children (including adopted orphans).
+pub fn children() -> Vec<i32> {
+    let mut pids = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                pids.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+            }
+        }
+    }
+    pids
+}

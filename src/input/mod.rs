@@ -1,0 +1,298 @@
+//! Input sources: `:::` lists, `::::`/`-a` files and stdin, read as byte records and combined into
+//! one record per job input.
+//!
+//! Reading streams: the first input source (or linked group) is read one record at a time, so jobs
+//! start before the input ends and memory does not grow with its length. The other sources of a
+//! combination are read whole, since every one of their values is needed again for each value of
+//! the first (GNU parallel does the same).
+
+mod reader;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+
+use regex::bytes::Regex;
+
+use crate::error::{Error, Result};
+pub use reader::RecordReader;
+
+/// The values of one job input: one per source, or one per column with `--colsep`.
+pub type Record = Vec<Vec<u8>>;
+
+pub enum SourceKind {
+    /// `::: a b c`
+    Args(Vec<Vec<u8>>),
+    /// `:::: FILE`, `-a FILE`; `-` is stdin.
+    File(PathBuf),
+}
+
+pub struct SourceSpec {
+    pub kind: SourceKind,
+    /// `:::+` / `::::+`: paired element-wise with the source before it.
+    pub linked: bool,
+}
+
+pub struct InputConfig {
+    pub sources: Vec<SourceSpec>,
+    pub delimiter: Vec<u8>,
+    pub colsep: Option<Regex>,
+    /// `-r`: skip values that are empty or only white space.
+    pub skip_empty: bool,
+    /// `-E`: a value that ends its source.
+    pub eof: Option<Vec<u8>>,
+    /// `--link`: pair all sources element-wise, shorter ones wrapping around.
+    pub link_all: bool,
+    /// `--header`: the first value of each source names it (or its columns).
+    pub header: bool,
+}
+
+/// Header names with the 1-based positions they stand for.
+pub type Names = Vec<(Vec<u8>, usize)>;
+
+/// One source's values, in order.
+enum Stream {
+    List(std::vec::IntoIter<Vec<u8>>),
+    Reader(RecordReader<Box<dyn Read>>),
+}
+
+struct Source {
+    stream: Stream,
+    eof: Option<Vec<u8>>,
+    skip_empty: bool,
+    done: bool,
+}
+
+impl Source {
+    fn next_value(&mut self) -> Result<Option<Vec<u8>>> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let v = match &mut self.stream {
+                Stream::List(it) => it.next(),
+                Stream::Reader(r) => r
+                    .next_record()
+                    .map_err(|e| Error::new(format!("reading input: {e}")))?,
+            };
+            let Some(v) = v else {
+                self.done = true;
+                return Ok(None);
+            };
+            if self.eof.as_deref() == Some(v.as_slice()) {
+                self.done = true;
+                return Ok(None);
+            }
+            if self.skip_empty && v.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            return Ok(Some(v));
+        }
+    }
+}
+
+/// Sources paired element-wise (`:::+`, `--link`); a lone source is a group of one.
+struct Group {
+    sources: Vec<Source>,
+    /// `--link`: every source materialized; shorter ones wrap around to the longest.
+    wrap: Option<(Vec<Vec<Record>>, usize)>,
+}
+
+impl Group {
+    fn next(&mut self, colsep: Option<&Regex>) -> Result<Option<Record>> {
+        if let Some((lists, i)) = &mut self.wrap {
+            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+            if *i >= longest || lists.iter().any(Vec::is_empty) {
+                return Ok(None);
+            }
+            let rec = lists
+                .iter()
+                .flat_map(|l| l[*i % l.len()].iter().cloned())
+                .collect();
+            *i += 1;
+            return Ok(Some(rec));
+        }
+        let mut rec = Vec::new();
+        for s in &mut self.sources {
+            match s.next_value()? {
+                Some(v) => split_columns(v, colsep, &mut rec),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(rec))
+    }
+}
+
+fn split_columns(v: Vec<u8>, colsep: Option<&Regex>, out: &mut Record) {
+    match colsep {
+        Some(re) => out.extend(re.split(&v).map(<[u8]>::to_vec)),
+        None => out.push(v),
+    }
+}
+
+/// All job inputs: the combination of every group, first group slowest.
+pub struct Inputs {
+    first: Group,
+    rest: Vec<Vec<Record>>,
+    /// The odometer over `rest`, and the current record of the first group.
+    idx: Vec<usize>,
+    current: Option<Record>,
+    colsep: Option<Regex>,
+    done: bool,
+}
+
+impl Inputs {
+    /// Open every source (so that a missing file fails before any job runs) and read headers.
+    /// Returns the inputs and the header names with their 1-based positions.
+    pub fn open(cfg: InputConfig) -> Result<(Inputs, Names)> {
+        let mut groups: Vec<Vec<Source>> = Vec::new();
+        for spec in cfg.sources {
+            let stream = match spec.kind {
+                // As GNU parallel: ::: values are split at the delimiter like file input.
+                SourceKind::Args(v) => Stream::List(split_values(v, &cfg.delimiter).into_iter()),
+                SourceKind::File(p) => {
+                    Stream::Reader(RecordReader::new(open_file(&p)?, cfg.delimiter.clone()))
+                }
+            };
+            let src = Source {
+                stream,
+                eof: cfg.eof.clone(),
+                skip_empty: cfg.skip_empty,
+                done: false,
+            };
+            match groups.last_mut() {
+                Some(g) if spec.linked || cfg.link_all => g.push(src),
+                _ => groups.push(vec![src]),
+            }
+        }
+        let mut names = Vec::new();
+        if cfg.header {
+            let mut pos = 1;
+            for src in groups.iter_mut().flatten() {
+                let Some(h) = src.next_value()? else { continue };
+                let mut cols = Vec::new();
+                split_columns(h, cfg.colsep.as_ref(), &mut cols);
+                for name in cols {
+                    names.push((name, pos));
+                    pos += 1;
+                }
+            }
+        }
+        let colsep = cfg.colsep;
+        let mut groups = groups.into_iter().map(|sources| Group {
+            sources,
+            wrap: None,
+        });
+        let mut first = groups.next().expect("at least one input source");
+        if cfg.link_all && first.sources.len() > 1 {
+            let mut lists = Vec::new();
+            for s in &mut first.sources {
+                let mut l = Vec::new();
+                while let Some(v) = s.next_value()? {
+                    let mut rec = Vec::new();
+                    split_columns(v, colsep.as_ref(), &mut rec);
+                    l.push(rec);
+                }
+                lists.push(l);
+            }
+            first.wrap = Some((lists, 0));
+        }
+        let mut rest = Vec::new();
+        for mut g in groups {
+            let mut all = Vec::new();
+            while let Some(r) = g.next(colsep.as_ref())? {
+                all.push(r);
+            }
+            rest.push(all);
+        }
+        let idx = vec![0; rest.len()];
+        let done = rest.iter().any(Vec::is_empty);
+        Ok((
+            Inputs {
+                first,
+                rest,
+                idx,
+                current: None,
+                colsep,
+                done,
+            },
+            names,
+        ))
+    }
+
+    /// The next job input, or None at the end.
+    pub fn next_record(&mut self) -> Result<Option<Record>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.current.is_none() {
+            match self.first.next(self.colsep.as_ref())? {
+                Some(r) => self.current = Some(r),
+                None => {
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        }
+        let cur = self.current.as_ref().expect("set above");
+        let mut rec = cur.clone();
+        for (list, &i) in self.rest.iter().zip(&self.idx) {
+            rec.extend(list[i].iter().cloned());
+        }
+        // Advance the odometer: the last source is fastest.
+        let mut carry = true;
+        for (k, list) in self.rest.iter().enumerate().rev() {
+            self.idx[k] += 1;
+            if self.idx[k] < list.len() {
+                carry = false;
+                break;
+            }
+            self.idx[k] = 0;
+        }
+        if carry {
+            self.current = None;
+        }
+        Ok(Some(rec))
+    }
+}
+
+fn split_values(values: Vec<Vec<u8>>, delim: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        if !v.windows(delim.len()).any(|w| w == delim) {
+            out.push(v);
+            continue;
+        }
+        let mut rest = v.as_slice();
+        while let Some(i) = rest.windows(delim.len()).position(|w| w == delim) {
+            out.push(rest[..i].to_vec());
+            rest = &rest[i + delim.len()..];
+        }
+        out.push(rest.to_vec());
+    }
+    out
+}
+
+fn open_file(path: &PathBuf) -> Result<Box<dyn Read>> {
+    if path.as_os_str() == "-" {
+        let fd = nix::unistd::dup(std::io::stdin())
+            .map_err(|e| Error::new(format!("cannot read stdin: {e}")))?;
+        return Ok(Box::new(File::from(fd)));
+    }
+    let f = File::open(path).map_err(|e| {
+        Error::new(format!(
+            "cannot read input file {}: {}",
+            path.display(),
+            crate::error::io_reason(&e)
+        ))
+    })?;
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        // GNU parallel reads a directory as empty input; do the same, but say so.
+        crate::report::warn(&format!(
+            "warning: input file {} is a directory; it gives no input",
+            path.display()
+        ));
+        return Ok(Box::new(std::io::empty()));
+    }
+    Ok(Box::new(f))
+}

@@ -1,0 +1,153 @@
+//! forkpool: a streaming, bounded process pool that speaks GNU parallel.
+//!
+//! Data flows one way: `input` (records) -> `template` (one command per job) -> `scheduler`
+//! (slots and the event loop) -> `exec` (spawning) -> `output` (collection and printing) ->
+//! `report` (summary and exit status). `cli` holds the flags, `options` validates them.
+
+pub mod cli;
+pub mod error;
+pub mod exec;
+pub mod input;
+pub mod options;
+pub mod output;
+pub mod reactor;
+pub mod report;
+pub mod scheduler;
+pub mod template;
+
+use clap::Parser;
+
+use error::Result;
+use options::Options;
+use output::{Collector, Sink, Stream};
+use scheduler::{Runner, Stop, jobs::JobSource};
+use template::{JobView, Syntax, Template};
+
+pub use reactor::die_by;
+
+/// How the process should end.
+pub enum Outcome {
+    Exit(i32),
+    /// Die of this signal, as the caller would expect after Ctrl-C or SIGTERM.
+    Signal(i32),
+}
+
+/// forkpool's exit status for its own errors.
+pub const EXIT_ERROR: i32 = 255;
+
+pub fn run() -> Outcome {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return Outcome::Exit(if e.use_stderr() { EXIT_ERROR } else { 0 });
+        }
+    };
+    match execute(cli) {
+        Ok(o) => o,
+        Err(e) => {
+            report::error(&e);
+            Outcome::Exit(EXIT_ERROR)
+        }
+    }
+}
+
+fn execute(cli: cli::Cli) -> Result<Outcome> {
+    let (opts, input) = Options::from_cli(cli)?;
+    let (inputs, names) = input::Inputs::open(input)?;
+    let syntax = Syntax {
+        replace: opts.replace.as_deref(),
+        names: &names,
+    };
+    let template = Template::parse(
+        &opts.command,
+        opts.quote_words,
+        opts.context_replace,
+        true,
+        &syntax,
+    );
+    let tag_template = opts
+        .output
+        .tag
+        .as_ref()
+        .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax));
+
+    let fd_limit = exec::raise_fd_limit();
+    // Each running job holds two pipe ends; keep room for forkpool's own descriptors.
+    let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
+    if opts.jobs > max_slots {
+        report::warn(&format!(
+            "only enough file descriptors for {max_slots} jobs at once (ulimit -n); running that many"
+        ));
+    }
+    let slots = if opts.jobs == 0 {
+        max_slots
+    } else {
+        opts.jobs.min(max_slots)
+    };
+    let mut source = JobSource::new(
+        inputs,
+        opts.batching,
+        opts.max_chars,
+        opts.check_length,
+        slots,
+    );
+    if opts.dry_run {
+        return dry_run(&mut source, &template, tag_template.as_ref(), &opts);
+    }
+    exec::become_subreaper();
+    let collector = Collector::new(&opts.output, Sink::stdio());
+    let executor = exec::local::Local {
+        shell: opts.shell.clone(),
+    };
+    let mut runner = Runner::new(
+        &opts,
+        &template,
+        tag_template,
+        source,
+        executor,
+        collector,
+        slots,
+    )?;
+    let result = runner.run();
+    match runner.stop {
+        Some(Stop::Signal(sig)) => return Ok(Outcome::Signal(sig)),
+        Some(Stop::BrokenPipe) if result.is_ok() => return Ok(Outcome::Signal(nix::libc::SIGPIPE)),
+        _ => {}
+    }
+    result?;
+    Ok(Outcome::Exit(runner.summary.exit_code()))
+}
+
+/// `--dry-run`: the commands as they would run, in input order.
+fn dry_run(
+    source: &mut JobSource,
+    template: &Template,
+    tag: Option<&Template>,
+    opts: &Options,
+) -> Result<Outcome> {
+    let mut sink = Sink::stdio();
+    let slots = opts.jobs.max(1);
+    while let Some(job) = source.next_job(template)? {
+        let slot = ((job.seq - 1) % slots as u64) as usize + 1;
+        let view = JobView {
+            records: &job.records,
+            seq: job.seq,
+            slot,
+        };
+        let mut line = template.shell_line(&view);
+        line.push(b'\n');
+        let tag = tag.map(|t| t.raw_text(&view));
+        if let Err(e) = sink.write(Stream::Out, &line, tag.as_deref()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(Outcome::Signal(nix::libc::SIGPIPE));
+            }
+            return Err(error::Error::new(format!(
+                "cannot write output: {}",
+                error::io_reason(&e)
+            )));
+        }
+    }
+    let _ = sink.flush();
+    Ok(Outcome::Exit(0))
+}

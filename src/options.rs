@@ -1,0 +1,408 @@
+//! The validated options the program runs with, built from what the user typed (`cli.rs`).
+//! Every check that can fail before a job starts is here, with a message that says what to fix.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+use regex::bytes::Regex;
+
+use crate::cli::Cli;
+use crate::error::{Error, Result};
+use crate::input::{InputConfig, SourceKind, SourceSpec};
+
+/// How many inputs go into one job.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Batching {
+    /// One input per job (the default).
+    One,
+    /// `-n N` / `-N N`: up to N inputs; 0 reads one and inserts none.
+    Max(usize),
+    /// `-X`, `-m`, `--xargs`: as many as fit in the command line (and at most `max`, from -n).
+    /// `spread` divides the inputs evenly over the job slots when the rest fit in one line.
+    Fill { spread: bool, max: Option<usize> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OutputMode {
+    /// Each job's output written whole when it ends.
+    Group,
+    /// Whole lines as they are produced.
+    LineBuffer,
+    /// Straight through: jobs write to forkpool's own stdout and stderr.
+    Ungroup,
+}
+
+pub struct OutputOptions {
+    pub mode: OutputMode,
+    pub keep_order: bool,
+    /// `--tag` / `--tagstring`: the tag template.
+    pub tag: Option<Vec<u8>>,
+    /// `-v`: the command goes to stdout before the job's output.
+    pub print_command: bool,
+    /// Bytes of waiting output kept in memory before spilling to disk.
+    pub buffer_cap: usize,
+    pub tmpdir: PathBuf,
+}
+
+pub struct Options {
+    pub command: Vec<Vec<u8>>,
+    pub quote_words: bool,
+    pub replace: Option<Vec<u8>>,
+    pub batching: Batching,
+    /// `-X`: repeat the words around replacement strings for each input.
+    pub context_replace: bool,
+    /// A job's command line must be shorter than this (-s, or the system's limit).
+    pub max_chars: usize,
+    /// `-s` was given: check every job's command line against it.
+    pub check_length: bool,
+    pub shell: PathBuf,
+    pub jobs: usize,
+    pub output: OutputOptions,
+    pub dry_run: bool,
+    /// `-t`: commands go to stderr as they start.
+    pub verbose: bool,
+}
+
+/// The longest argument Linux passes to a program (MAX_ARG_STRLEN), less its NUL: `sh -c` gets
+/// the whole command line as one argument.
+const MAX_LINE: usize = 128 * 1024 - 1;
+
+impl Options {
+    pub fn from_cli(cli: Cli) -> Result<(Options, InputConfig)> {
+        let (command, sources) = split_sources(cli.command)?;
+        let mut specs: Vec<SourceSpec> = cli
+            .arg_file
+            .into_iter()
+            .map(|p| SourceSpec {
+                kind: SourceKind::File(p),
+                linked: false,
+            })
+            .collect();
+        specs.extend(sources);
+        if specs.is_empty() {
+            specs.push(SourceSpec {
+                kind: SourceKind::File(PathBuf::from("-")),
+                linked: false,
+            });
+        }
+
+        let delimiter = match (&cli.delimiter, cli.null) {
+            (Some(d), _) => {
+                let d = unescape(d.as_bytes());
+                if d.is_empty() {
+                    return Err(Error::new("the delimiter given with -d is empty")
+                        .with_hint("give one or more bytes, e.g. -d , or -d '\\t'"));
+                }
+                d
+            }
+            (None, true) => vec![0],
+            (None, false) => vec![b'\n'],
+        };
+        let colsep = match &cli.colsep {
+            Some(sep) => {
+                let text = String::from_utf8_lossy(sep.as_bytes());
+                let re = Regex::new(&format!("(?-u:{text})")).map_err(|e| {
+                    Error::new(format!(
+                        "--colsep {text:?} is not a valid regular expression: {}",
+                        first_line(&e)
+                    ))
+                })?;
+                Some(re)
+            }
+            None => None,
+        };
+        let header = match &cli.header {
+            None => false,
+            Some(h) if h == ":" => true,
+            Some(h) => {
+                return Err(Error::new(format!(
+                    "--header {} is not supported",
+                    h.to_string_lossy()
+                ))
+                .with_hint("use --header : to take the first line as the header"));
+            }
+        };
+
+        let batching = match (
+            cli.context_replace || cli.multiple || cli.xargs,
+            cli.max_replace_args.or(cli.max_args).or(cli.max_lines),
+        ) {
+            (true, max) => Batching::Fill {
+                spread: cli.context_replace || cli.multiple,
+                max: max.filter(|&n| n > 0),
+            },
+            (false, Some(n)) => Batching::Max(n),
+            (false, None) => Batching::One,
+        };
+        let max_chars = match cli.max_chars {
+            Some(0) => {
+                return Err(Error::new("-s 0 leaves no room for a command")
+                    .with_hint("give -s a positive size"));
+            }
+            Some(n) => n.min(MAX_LINE + 1),
+            None => MAX_LINE + 1,
+        };
+
+        let jobs = match &cli.jobs {
+            Some(j) => parse_jobs(j, crate::exec::cpu_count())?,
+            None => crate::exec::cpu_count(),
+        };
+
+        let mode = if cli.ungroup {
+            OutputMode::Ungroup
+        } else if cli.line_buffer {
+            OutputMode::LineBuffer
+        } else {
+            OutputMode::Group
+        };
+        let tag = match (&cli.tagstring, cli.tag) {
+            (Some(s), _) => Some(s.as_bytes().to_vec()),
+            (None, true) => Some(b"{}".to_vec()),
+            (None, false) => None,
+        };
+        let buffer_cap = parse_size(&cli.buffer_size).ok_or_else(|| {
+            Error::new(format!("--buffer-size {:?} is not a size", cli.buffer_size))
+                .with_hint("write it like 512K, 16M or 1G")
+        })?;
+        let tmpdir = cli
+            .tmpdir
+            .or_else(|| {
+                std::env::var_os("TMPDIR")
+                    .filter(|t| !t.is_empty())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
+
+        let input = InputConfig {
+            sources: specs,
+            delimiter,
+            colsep,
+            skip_empty: cli.no_run_if_empty,
+            // -E '' disables the end-of-input string, as in GNU parallel.
+            eof: cli.eof.map(OsString::into_vec).filter(|e| !e.is_empty()),
+            link_all: cli.link,
+            header,
+        };
+        let opts = Options {
+            command,
+            quote_words: cli.quote,
+            replace: cli.replace.map(OsString::into_vec),
+            batching,
+            // -N fills {} once per input, as -X does (GNU parallel).
+            context_replace: cli.context_replace || cli.max_replace_args.is_some(),
+            max_chars,
+            check_length: cli.max_chars.is_some(),
+            shell: cli.shell.unwrap_or_else(|| PathBuf::from("/bin/sh")),
+            jobs,
+            output: OutputOptions {
+                mode,
+                keep_order: cli.keep_order,
+                tag,
+                print_command: cli.print_command > 0,
+                buffer_cap,
+                tmpdir,
+            },
+            dry_run: cli.dry_run,
+            verbose: cli.verbose,
+        };
+        Ok((opts, input))
+    }
+}
+
+fn first_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// Split the trailing words into the command template and the `:::`/`::::` input sources.
+fn split_sources(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Vec<SourceSpec>)> {
+    let mut command = Vec::new();
+    let mut sources: Vec<SourceSpec> = Vec::new();
+    // (is a file source, linked) of the source being filled.
+    let mut current: Option<(bool, bool)> = None;
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut values: Vec<Vec<u8>> = Vec::new();
+    let flush = |cur: Option<(bool, bool)>,
+                 files: &mut Vec<PathBuf>,
+                 values: &mut Vec<Vec<u8>>,
+                 sources: &mut Vec<SourceSpec>|
+     -> Result<()> {
+        match cur {
+            None => {}
+            Some((true, linked)) => {
+                if files.is_empty() {
+                    return Err(Error::new(":::: must be followed by at least one file")
+                        .with_hint("write :::: FILE, or :::: - for stdin"));
+                }
+                for (i, f) in files.drain(..).enumerate() {
+                    sources.push(SourceSpec {
+                        kind: SourceKind::File(f),
+                        linked: linked && i == 0,
+                    });
+                }
+            }
+            Some((false, linked)) => {
+                sources.push(SourceSpec {
+                    kind: SourceKind::Args(std::mem::take(values)),
+                    linked,
+                });
+            }
+        }
+        Ok(())
+    };
+    for w in words {
+        let sep = match w.as_bytes() {
+            b":::" => Some((false, false)),
+            b":::+" => Some((false, true)),
+            b"::::" => Some((true, false)),
+            b"::::+" => Some((true, true)),
+            _ => None,
+        };
+        if let Some(s) = sep {
+            flush(current, &mut files, &mut values, &mut sources)?;
+            current = Some(s);
+            continue;
+        }
+        match current {
+            None => command.push(w.into_vec()),
+            Some((true, _)) => files.push(PathBuf::from(w)),
+            Some((false, _)) => values.push(w.into_vec()),
+        }
+    }
+    flush(current, &mut files, &mut values, &mut sources)?;
+    if sources.first().is_some_and(|s| s.linked) {
+        return Err(Error::new(
+            ":::+ and ::::+ pair a source with the one before it, but there is none",
+        )
+        .with_hint("start with ::: or ::::"));
+    }
+    Ok((command, sources))
+}
+
+/// `-j`: N, N%, +N, -N, 0.
+pub fn parse_jobs(text: &str, cpus: usize) -> Result<usize> {
+    let bad = || {
+        Error::new(format!("-j {text:?} is not a number of jobs"))
+            .with_hint("use N, N% (of the CPUs), +N or -N (relative to the CPUs), or 0 for as many as possible")
+    };
+    let t = text.trim();
+    let n = if let Some(p) = t.strip_suffix('%') {
+        let pct: f64 = p.parse().map_err(|_| bad())?;
+        if !pct.is_finite() || pct < 0.0 {
+            return Err(bad());
+        }
+        (cpus as f64 * pct / 100.0).floor() as i64
+    } else if let Some(p) = t.strip_prefix('+') {
+        cpus as i64 + p.parse::<i64>().map_err(|_| bad())?
+    } else if let Some(p) = t.strip_prefix('-') {
+        cpus as i64 - p.parse::<i64>().map_err(|_| bad())?
+    } else {
+        let n: i64 = t.parse().map_err(|_| bad())?;
+        if n == 0 {
+            return Ok(0);
+        }
+        n
+    };
+    // As GNU parallel: a relative count below one still runs one job at a time.
+    Ok(n.max(1) as usize)
+}
+
+/// `16M`, `512K`, `1G`, `4096`.
+pub fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().last()? {
+        (i, 'k' | 'K') => (&t[..i], 1 << 10),
+        (i, 'm' | 'M') => (&t[..i], 1 << 20),
+        (i, 'g' | 'G') => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<usize>().ok()?.checked_mul(mult)
+}
+
+/// Escapes in -d: \n \t \r \0 \\ \xHH and octal \NNN.
+pub fn unescape(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b'\\' || i + 1 == s.len() {
+            out.push(s[i]);
+            i += 1;
+            continue;
+        }
+        let c = s[i + 1];
+        i += 2;
+        match c {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex: Vec<u8> = s[i..]
+                    .iter()
+                    .take(2)
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .copied()
+                    .collect();
+                match u8::from_str_radix(std::str::from_utf8(&hex).unwrap_or(""), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += hex.len();
+                    }
+                    Err(_) => out.extend_from_slice(b"\\x"),
+                }
+            }
+            b'0'..=b'7' => {
+                let oct: Vec<u8> = std::iter::once(c)
+                    .chain(
+                        s[i..]
+                            .iter()
+                            .take(2)
+                            .take_while(|b| (b'0'..=b'7').contains(b))
+                            .copied(),
+                    )
+                    .collect();
+                i += oct.len() - 1;
+                out.push(oct.iter().fold(0u32, |a, d| a * 8 + u32::from(d - b'0')) as u8);
+            }
+            other => {
+                out.push(b'\\');
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
+/// An OsStr as bytes (for messages and templates).
+pub fn bytes(s: &OsStr) -> &[u8] {
+    s.as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_forms() {
+        assert_eq!(parse_jobs("4", 2).unwrap(), 4);
+        assert_eq!(parse_jobs("+2", 2).unwrap(), 4);
+        assert_eq!(parse_jobs("-1", 2).unwrap(), 1);
+        assert_eq!(parse_jobs("-5", 2).unwrap(), 1);
+        assert_eq!(parse_jobs("50%", 4).unwrap(), 2);
+        assert_eq!(parse_jobs("0", 4).unwrap(), 0);
+        assert!(parse_jobs("abc", 2).is_err());
+    }
+
+    #[test]
+    fn delimiter_escapes() {
+        assert_eq!(unescape(b"\\n"), b"\n");
+        assert_eq!(unescape(b"\\0"), b"\0");
+        assert_eq!(unescape(b"a\\tb"), b"a\tb");
+        assert_eq!(unescape(b"\\x41\\101"), b"AA");
+    }
+}

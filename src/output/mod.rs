@@ -1,0 +1,280 @@
+//! Output collection: each job's stdout and stderr are gathered while it runs and written out by
+//! mode: whole when the job ends (grouped, the default), in input order (`-k`), as whole lines
+//! (`--line-buffer`). Waiting output is kept in memory up to a cap; beyond it, it spills to disk.
+//! This module is the only writer of stdout.
+
+mod sink;
+mod spill;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::error::Error;
+use crate::options::{OutputMode, OutputOptions};
+pub use sink::Sink;
+use spill::Spill;
+
+/// A job's stdout or stderr.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Stream {
+    Out,
+    Err,
+}
+
+/// Bytes of one stream: spilled segments first, then what is still in memory.
+#[derive(Default)]
+pub struct Buf {
+    segs: Vec<(u64, u64)>,
+    mem: Vec<u8>,
+}
+
+impl Buf {
+    /// Bytes held, in memory and spilled.
+    pub fn size(&self) -> u64 {
+        self.segs.iter().map(|s| s.1).sum::<u64>() + self.mem.len() as u64
+    }
+}
+
+/// Everything one job printed.
+#[derive(Default)]
+pub struct JobOutput {
+    pub out: Buf,
+    pub err: Buf,
+}
+
+/// A job that reached the output stage: everything needed to print it.
+pub struct Finished {
+    pub seq: u64,
+    /// `-v`: the command line, printed before the output.
+    pub header: Option<Vec<u8>>,
+    /// `--tag`: the prefix of each line (without its tab).
+    pub tag: Option<Vec<u8>>,
+    pub output: JobOutput,
+}
+
+/// Why output could not be written.
+pub enum WriteError {
+    /// Nobody reads stdout any more: stop quietly.
+    BrokenPipe,
+    Fatal(Error),
+}
+
+impl From<Error> for WriteError {
+    fn from(e: Error) -> Self {
+        WriteError::Fatal(e)
+    }
+}
+
+fn from_io(e: io::Error) -> WriteError {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        WriteError::BrokenPipe
+    } else {
+        WriteError::Fatal(Error::new(format!(
+            "cannot write output: {}",
+            crate::error::io_reason(&e)
+        )))
+    }
+}
+
+pub struct Collector {
+    mode: OutputMode,
+    keep_order: bool,
+    cap: usize,
+    /// Bytes of job output held in memory now.
+    mem_used: usize,
+    spill: Spill,
+    sink: Sink,
+    /// `-k`: the next sequence number to print, and the jobs that wait for it.
+    next_seq: u64,
+    waiting: BTreeMap<u64, Option<Finished>>,
+}
+
+impl Collector {
+    pub fn new(opts: &OutputOptions, sink: Sink) -> Collector {
+        Collector {
+            mode: opts.mode,
+            keep_order: opts.keep_order,
+            cap: opts.buffer_cap,
+            mem_used: 0,
+            spill: Spill::new(opts.tmpdir.clone()),
+            sink,
+            next_seq: 1,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    /// Whether job `seq` may write its lines as they come (`--line-buffer`, and its turn with -k).
+    fn live(&self, seq: u64) -> bool {
+        self.mode == OutputMode::LineBuffer && (!self.keep_order || seq == self.next_seq)
+    }
+
+    /// Output a job printed while running.
+    pub fn append(
+        &mut self,
+        seq: u64,
+        output: &mut JobOutput,
+        stream: Stream,
+        data: &[u8],
+        tag: Option<&[u8]>,
+    ) -> Result<(), WriteError> {
+        let live = self.live(seq);
+        let buf = match stream {
+            Stream::Out => &mut output.out,
+            Stream::Err => &mut output.err,
+        };
+        buf.mem.extend_from_slice(data);
+        self.mem_used += data.len();
+        if live {
+            if let Some(nl) = buf.mem.iter().rposition(|&b| b == b'\n') {
+                let segs = std::mem::take(&mut buf.segs);
+                let lines: Vec<u8> = buf.mem.drain(..=nl).collect();
+                self.mem_used -= lines.len();
+                self.write_segments(stream, &segs, tag).map_err(from_io)?;
+                self.sink.write(stream, &lines, tag).map_err(from_io)?;
+            }
+        } else if self.mem_used > self.cap && buf.mem.len() >= 64 * 1024 {
+            self.spill_buf(stream, output)?;
+        }
+        Ok(())
+    }
+
+    fn spill_buf(&mut self, stream: Stream, output: &mut JobOutput) -> Result<(), WriteError> {
+        let buf = match stream {
+            Stream::Out => &mut output.out,
+            Stream::Err => &mut output.err,
+        };
+        if buf.mem.is_empty() {
+            return Ok(());
+        }
+        let off = self.spill.write(&buf.mem)?;
+        buf.segs.push((off, buf.mem.len() as u64));
+        self.mem_used -= buf.mem.len();
+        buf.mem = Vec::new();
+        Ok(())
+    }
+
+    /// `-v` in the live modes: the command goes out when the job starts.
+    pub fn started(&mut self, header: &[u8], tag: Option<&[u8]>) -> Result<(), WriteError> {
+        self.sink.write(Stream::Out, header, tag).map_err(from_io)
+    }
+
+    /// `-t`: a command about to run, on stderr.
+    pub fn note(&mut self, line: &[u8]) -> io::Result<()> {
+        self.sink.write(Stream::Err, line, None)?;
+        self.sink.end_block(Stream::Err, None)
+    }
+
+    /// A job ended: print it now, or keep it until its turn (-k).
+    pub fn finish(&mut self, mut f: Finished) -> Result<(), WriteError> {
+        if !self.keep_order {
+            return self.print(f);
+        }
+        if f.seq != self.next_seq {
+            if self.mem_used > self.cap {
+                self.spill_buf(Stream::Out, &mut f.output)?;
+                self.spill_buf(Stream::Err, &mut f.output)?;
+            }
+            self.waiting.insert(f.seq, Some(f));
+            return Ok(());
+        }
+        self.print(f)?;
+        self.next_seq += 1;
+        self.drain_waiting()
+    }
+
+    /// A job that will not run (e.g. skipped by --resume) still takes its turn with -k.
+    pub fn skip(&mut self, seq: u64) -> Result<(), WriteError> {
+        if !self.keep_order {
+            return Ok(());
+        }
+        if seq != self.next_seq {
+            self.waiting.insert(seq, None);
+            return Ok(());
+        }
+        self.next_seq += 1;
+        self.drain_waiting()
+    }
+
+    fn drain_waiting(&mut self) -> Result<(), WriteError> {
+        while let Some(entry) = self.waiting.remove(&self.next_seq) {
+            if let Some(f) = entry {
+                self.print(f)?;
+            }
+            self.next_seq += 1;
+        }
+        Ok(())
+    }
+
+    /// At the end of a run that stopped early: print what still waits, in order.
+    pub fn finish_all(&mut self) -> Result<(), WriteError> {
+        while let Some((_, entry)) = self.waiting.pop_first() {
+            if let Some(f) = entry {
+                self.print(f)?;
+            }
+        }
+        self.flush()
+    }
+
+    fn print(&mut self, f: Finished) -> Result<(), WriteError> {
+        let tag = f.tag.as_deref();
+        if let Some(h) = &f.header {
+            self.sink.write(Stream::Out, h, tag).map_err(from_io)?;
+        }
+        for (stream, buf) in [(Stream::Out, &f.output.out), (Stream::Err, &f.output.err)] {
+            self.write_segments(stream, &buf.segs, tag)
+                .map_err(from_io)?;
+            self.sink.write(stream, &buf.mem, tag).map_err(from_io)?;
+            self.sink.end_block(stream, tag).map_err(from_io)?;
+            self.mem_used -= buf.mem.len();
+        }
+        Ok(())
+    }
+
+    fn write_segments(
+        &mut self,
+        stream: Stream,
+        segs: &[(u64, u64)],
+        tag: Option<&[u8]>,
+    ) -> io::Result<()> {
+        for &(off, len) in segs {
+            let mut w = SinkWriter {
+                sink: &mut self.sink,
+                stream,
+                tag,
+            };
+            self.spill.copy_out(off, len, &mut w)?;
+        }
+        Ok(())
+    }
+
+    /// Forget a job's output without printing it (a retried attempt).
+    pub fn discard(&mut self, output: JobOutput) {
+        for buf in [output.out, output.err] {
+            for (_, len) in buf.segs {
+                self.spill.release(len);
+            }
+            self.mem_used -= buf.mem.len();
+        }
+    }
+
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        self.sink.flush().map_err(from_io)
+    }
+}
+
+/// Adapts the sink to `Write` for copying spilled segments.
+struct SinkWriter<'a> {
+    sink: &'a mut Sink,
+    stream: Stream,
+    tag: Option<&'a [u8]>,
+}
+
+impl Write for SinkWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sink.write(self.stream, buf, self.tag)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,568 @@
+//! Command templates: the command words, parsed once into tokens, and the rendering of one job's
+//! command from them.
+//!
+//! Command words are shell code (as in GNU parallel): they are joined with spaces and only the
+//! replacement strings in them are touched. Every substituted value is shell-quoted, so any byte
+//! sequence reaches the job as exactly the bytes it was. When the literal parts of a template hold
+//! nothing the shell would interpret, the job can be run directly (execvp) instead of through
+//! `sh -c`: rendering into an argument vector gives the same words the shell would have built.
+
+use std::borrow::Cow;
+
+use crate::input::Record;
+
+/// Which input values a replacement string selects.
+#[derive(Clone, Debug, PartialEq)]
+enum Selector {
+    /// `{}`: every value of the job, separated by spaces.
+    All,
+    /// `{n}`: the n-th value (1-based).
+    Pos(usize),
+    /// `{-n}`: the n-th value from the end (1-based).
+    FromEnd(usize),
+}
+
+/// The path operation applied to each selected value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Transform {
+    None,
+    /// `{.}`: without the extension.
+    NoExt,
+    /// `{/}`: the basename.
+    Basename,
+    /// `{//}`: the dirname.
+    Dirname,
+    /// `{/.}`: the basename without extension.
+    BasenameNoExt,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    /// Shell code from the command words, copied as is.
+    Code(Vec<u8>),
+    /// A whole command word under `-q`: filled in with raw values, then quoted as one value.
+    Quoted(Vec<Token>),
+    /// White space between shell words.
+    Space(Vec<u8>),
+    Value(Selector, Transform),
+    /// `{#}`
+    Seq,
+    /// `{%}`
+    Slot,
+}
+
+/// How replacement strings are spelled and which ones exist.
+pub struct Syntax<'a> {
+    /// `-I`: the string that stands for `{}`.
+    pub replace: Option<&'a [u8]>,
+    /// `--header`: names that stand for column positions (`{name}` is `{position}`).
+    pub names: &'a [(Vec<u8>, usize)],
+}
+
+/// A parsed command template.
+#[derive(Debug)]
+pub struct Template {
+    tokens: Vec<Token>,
+    /// Values are shell code themselves (no command given: each input is a command line).
+    raw_values: bool,
+    /// `-X`, `-N`: repeat each word that holds `{}` (or `{.}`...) once per input record.
+    context: bool,
+    /// No literal part needs a shell, so a rendered job can be exec'ed directly.
+    direct: bool,
+}
+
+/// Whether a job's command can run without a shell.
+pub enum Command {
+    /// Words for execvp.
+    Direct(Vec<Vec<u8>>),
+    /// Shell code for `sh -c`.
+    Shell(Vec<u8>),
+}
+
+/// What one job's rendering needs to know.
+pub struct JobView<'a> {
+    pub records: &'a [Record],
+    pub seq: u64,
+    pub slot: usize,
+}
+
+impl Template {
+    /// Parse the command words. `quote_words` is `-q`: the words themselves are quoted.
+    /// `append_input` adds ` {}` when the words hold no replacement string.
+    pub fn parse(
+        words: &[Vec<u8>],
+        quote_words: bool,
+        context: bool,
+        append_input: bool,
+        syntax: &Syntax,
+    ) -> Template {
+        let mut tokens = Vec::new();
+        if words.is_empty() {
+            return Template {
+                tokens: vec![Token::Value(Selector::All, Transform::None)],
+                raw_values: true,
+                context: false,
+                direct: false,
+            };
+        }
+        for (i, word) in words.iter().enumerate() {
+            if i > 0 {
+                tokens.push(Token::Space(b" ".to_vec()));
+            }
+            if quote_words {
+                let mut inner = Vec::new();
+                parse_into(word, syntax, &mut inner, |text, toks| {
+                    if !text.is_empty() {
+                        toks.push(Token::Code(text.to_vec()))
+                    }
+                });
+                tokens.push(Token::Quoted(inner));
+            } else {
+                parse_into(word, syntax, &mut tokens, push_code);
+            }
+        }
+        fn has_value(tokens: &[Token]) -> bool {
+            tokens.iter().any(|t| match t {
+                Token::Value(..) | Token::Seq | Token::Slot => true,
+                Token::Quoted(inner) => has_value(inner),
+                _ => false,
+            })
+        }
+        let has_value = has_value(&tokens);
+        if !has_value && append_input {
+            tokens.push(Token::Space(b" ".to_vec()));
+            tokens.push(Token::Value(Selector::All, Transform::None));
+        }
+        let direct = is_direct(&tokens);
+        Template {
+            tokens,
+            raw_values: false,
+            context,
+            direct,
+        }
+    }
+
+    /// Whether the template uses `{%}` (its rendering depends on the slot).
+    pub fn uses_slot(&self) -> bool {
+        self.tokens.contains(&Token::Slot)
+    }
+
+    /// The command for one job: direct words when no shell is needed, else shell code.
+    pub fn command(&self, job: &JobView) -> Command {
+        if self.direct {
+            let mut sink = ArgvSink::default();
+            self.render(job, &mut sink);
+            Command::Direct(sink.finish())
+        } else {
+            Command::Shell(self.shell_line(job))
+        }
+    }
+
+    /// The job as shell code, as `--dry-run`, `-v` and the joblog show it.
+    pub fn shell_line(&self, job: &JobView) -> Vec<u8> {
+        let mut sink = ShellSink {
+            out: Vec::new(),
+            raw: self.raw_values,
+        };
+        self.render(job, &mut sink);
+        sink.out
+    }
+
+    /// The job's text with values unquoted (`--tagstring`).
+    pub fn raw_text(&self, job: &JobView) -> Vec<u8> {
+        let mut sink = ShellSink {
+            out: Vec::new(),
+            raw: true,
+        };
+        self.render(job, &mut sink);
+        sink.out
+    }
+
+    fn render(&self, job: &JobView, sink: &mut impl Sink) {
+        if !self.context {
+            return render_tokens(&self.tokens, job.records, job, sink);
+        }
+        // -X: a word (a run of tokens between spaces) that holds a value replacement is repeated
+        // once per record, each copy filled from that record alone.
+        let mut start = 0;
+        while start < self.tokens.len() {
+            if let Token::Space(s) = &self.tokens[start] {
+                sink.space(s);
+                start += 1;
+                continue;
+            }
+            let end = self.tokens[start..]
+                .iter()
+                .position(|t| matches!(t, Token::Space(_)))
+                .map_or(self.tokens.len(), |p| start + p);
+            let word = &self.tokens[start..end];
+            if word
+                .iter()
+                .any(|t| matches!(t, Token::Value(Selector::All, _)))
+                && !job.records.is_empty()
+            {
+                for (i, record) in job.records.iter().enumerate() {
+                    if i > 0 {
+                        sink.space(b" ");
+                    }
+                    render_tokens(word, std::slice::from_ref(record), job, sink);
+                }
+            } else {
+                render_tokens(word, job.records, job, sink);
+            }
+            start = end;
+        }
+    }
+}
+
+fn push_code(text: &[u8], tokens: &mut Vec<Token>) {
+    // Split shell code into code and white space so that -X can find words.
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ws = is_space(rest[0]);
+        let n = rest
+            .iter()
+            .position(|&b| is_space(b) != ws)
+            .unwrap_or(rest.len());
+        let part = rest[..n].to_vec();
+        match (ws, tokens.last_mut()) {
+            (true, Some(Token::Space(prev))) => prev.extend_from_slice(&part),
+            (false, Some(Token::Code(prev))) => prev.extend_from_slice(&part),
+            (true, _) => tokens.push(Token::Space(part)),
+            (false, _) => tokens.push(Token::Code(part)),
+        }
+        rest = &rest[n..];
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n')
+}
+
+/// Split one command word into literal text and replacement strings.
+fn parse_into(
+    word: &[u8],
+    syntax: &Syntax,
+    tokens: &mut Vec<Token>,
+    lit: impl Fn(&[u8], &mut Vec<Token>),
+) {
+    let mut text_start = 0;
+    let mut i = 0;
+    while i < word.len() {
+        if let Some(r) = syntax
+            .replace
+            .filter(|r| !r.is_empty() && word[i..].starts_with(r))
+        {
+            lit(&word[text_start..i], tokens);
+            tokens.push(Token::Value(Selector::All, Transform::None));
+            i += r.len();
+            text_start = i;
+            continue;
+        }
+        if word[i] == b'{'
+            && let Some(len) = word[i + 1..].iter().position(|&b| b == b'}')
+            && let Some(tok) = replacement(&word[i + 1..i + 1 + len], syntax)
+        {
+            lit(&word[text_start..i], tokens);
+            tokens.push(tok);
+            i += len + 2;
+            text_start = i;
+            continue;
+        }
+        i += 1;
+    }
+    lit(&word[text_start..], tokens);
+}
+
+/// The token for the inside of `{...}`, or None when it is not a replacement string.
+fn replacement(inner: &[u8], syntax: &Syntax) -> Option<Token> {
+    match inner {
+        b"#" => return Some(Token::Seq),
+        b"%" => return Some(Token::Slot),
+        _ => {}
+    }
+    let (head, tf) = split_transform(inner);
+    if head.is_empty() {
+        // With -I, `{}` is no longer special but `{.}` and friends still are.
+        if syntax.replace.is_some() && tf == Transform::None {
+            return None;
+        }
+        return Some(Token::Value(Selector::All, tf));
+    }
+    if let Some((_, pos)) = syntax
+        .names
+        .iter()
+        .find(|(name, _)| name.as_slice() == head)
+    {
+        return Some(Token::Value(Selector::Pos(*pos), tf));
+    }
+    let (neg, digits) = match head.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, head),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    if n == 0 {
+        return None;
+    }
+    Some(Token::Value(
+        if neg {
+            Selector::FromEnd(n)
+        } else {
+            Selector::Pos(n)
+        },
+        tf,
+    ))
+}
+
+fn split_transform(inner: &[u8]) -> (&[u8], Transform) {
+    for (suffix, tf) in [
+        (&b"/."[..], Transform::BasenameNoExt),
+        (b"//", Transform::Dirname),
+        (b"/", Transform::Basename),
+        (b".", Transform::NoExt),
+    ] {
+        if let Some(head) = inner.strip_suffix(suffix) {
+            return (head, tf);
+        }
+    }
+    (inner, Transform::None)
+}
+
+/// Bytes that mean nothing special to the shell anywhere in a word.
+fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_./,:@%+^=".contains(&b)
+}
+
+fn is_direct(tokens: &[Token]) -> bool {
+    let mut first_word = true;
+    for t in tokens {
+        match t {
+            Token::Code(c)
+                if (!c.iter().all(|&b| is_plain(b)) || (first_word && c.contains(&b'='))) =>
+            {
+                return false;
+            }
+            Token::Space(_) => first_word = false,
+            _ => {}
+        }
+    }
+    true
+}
+
+fn render_tokens(tokens: &[Token], records: &[Record], job: &JobView, sink: &mut impl Sink) {
+    for t in tokens {
+        match t {
+            Token::Code(c) => sink.code(c),
+            Token::Quoted(inner) => {
+                let mut raw = ShellSink {
+                    out: Vec::new(),
+                    raw: true,
+                };
+                render_tokens(inner, records, job, &mut raw);
+                sink.value(&raw.out);
+            }
+            Token::Space(s) => sink.space(s),
+            Token::Seq => sink.code(job.seq.to_string().as_bytes()),
+            Token::Slot => sink.code(job.slot.to_string().as_bytes()),
+            Token::Value(sel, tf) => {
+                let mut values = records.iter().flat_map(|r| r.iter());
+                match sel {
+                    Selector::All => {
+                        for (i, v) in values.enumerate() {
+                            if i > 0 {
+                                sink.space(b" ");
+                            }
+                            sink.value(&transform(v, *tf));
+                        }
+                    }
+                    Selector::Pos(n) => {
+                        let v = values.nth(n - 1).map(|v| transform(v, *tf));
+                        sink.value(v.as_deref().unwrap_or(b""));
+                    }
+                    Selector::FromEnd(n) => {
+                        let all: Vec<&Vec<u8>> = values.collect();
+                        let v = all.len().checked_sub(*n).map(|i| transform(all[i], *tf));
+                        sink.value(v.as_deref().unwrap_or(b""));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Apply a path transform, as GNU parallel does it.
+pub fn transform(v: &[u8], tf: Transform) -> Cow<'_, [u8]> {
+    match tf {
+        Transform::None => Cow::Borrowed(v),
+        Transform::NoExt => Cow::Borrowed(strip_ext(v)),
+        Transform::Basename => Cow::Borrowed(basename(v)),
+        Transform::BasenameNoExt => Cow::Borrowed(strip_ext(basename(v))),
+        Transform::Dirname => Cow::Owned(dirname(v)),
+    }
+}
+
+/// `s:\.[^/.]*$::`: drop a final extension, never a directory part.
+fn strip_ext(v: &[u8]) -> &[u8] {
+    match v.iter().rposition(|&b| b == b'.' || b == b'/') {
+        Some(dot) if v[dot] == b'.' => &v[..dot],
+        _ => v,
+    }
+}
+
+/// `s:^.*/::`
+fn basename(v: &[u8]) -> &[u8] {
+    match v.iter().rposition(|&b| b == b'/') {
+        Some(i) => &v[i + 1..],
+        None => v,
+    }
+}
+
+/// Perl's File::Basename::dirname.
+fn dirname(v: &[u8]) -> Vec<u8> {
+    let trimmed = match v.iter().rposition(|&b| b != b'/') {
+        Some(i) => &v[..=i],
+        None => {
+            return if v.is_empty() {
+                b".".to_vec()
+            } else {
+                b"/".to_vec()
+            };
+        }
+    };
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        None => b".".to_vec(),
+        Some(i) => {
+            let dir = &trimmed[..i];
+            match dir.iter().rposition(|&b| b != b'/') {
+                Some(j) => dir[..=j].to_vec(),
+                None => b"/".to_vec(),
+            }
+        }
+    }
+}
+
+/// Quote a value for the shell as GNU parallel does: plain words stay bare, anything else goes in
+/// single quotes, with each `'` written as `'"'"'`.
+pub fn quote(v: &[u8], out: &mut Vec<u8>) {
+    if v.is_empty() {
+        out.extend_from_slice(b"''");
+        return;
+    }
+    if v.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-_.+/".contains(&b))
+    {
+        out.extend_from_slice(v);
+        return;
+    }
+    let start = out.len();
+    out.push(b'\'');
+    for &b in v {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\"'\"'");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    // Drop the empty '' that a leading or trailing quote leaves.
+    if out[start..].starts_with(b"''") {
+        out.drain(start..start + 2);
+    }
+    if out[start..].ends_with(b"''") {
+        out.truncate(out.len() - 2);
+    }
+}
+
+trait Sink {
+    fn code(&mut self, c: &[u8]);
+    fn value(&mut self, v: &[u8]);
+    fn space(&mut self, s: &[u8]);
+}
+
+struct ShellSink {
+    out: Vec<u8>,
+    raw: bool,
+}
+
+impl Sink for ShellSink {
+    fn code(&mut self, c: &[u8]) {
+        self.out.extend_from_slice(c);
+    }
+    fn value(&mut self, v: &[u8]) {
+        if self.raw {
+            self.out.extend_from_slice(v);
+        } else {
+            quote(v, &mut self.out);
+        }
+    }
+    fn space(&mut self, s: &[u8]) {
+        self.out.extend_from_slice(s);
+    }
+}
+
+/// Builds the words the shell would have built from the same tokens.
+#[derive(Default)]
+struct ArgvSink {
+    words: Vec<Vec<u8>>,
+    cur: Vec<u8>,
+    started: bool,
+}
+
+impl ArgvSink {
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        self.space(b" ");
+        self.words
+    }
+}
+
+impl Sink for ArgvSink {
+    fn code(&mut self, c: &[u8]) {
+        self.cur.extend_from_slice(c);
+        self.started |= !c.is_empty();
+    }
+    fn value(&mut self, v: &[u8]) {
+        self.cur.extend_from_slice(v);
+        self.started = true;
+    }
+    fn space(&mut self, _: &[u8]) {
+        if self.started {
+            self.words.push(std::mem::take(&mut self.cur));
+            self.started = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(v: &str) -> String {
+        let mut out = Vec::new();
+        quote(v.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn quoting_matches_gnu_parallel() {
+        assert_eq!(q("abc/d.e"), "abc/d.e");
+        assert_eq!(q(""), "''");
+        assert_eq!(q("a b"), "'a b'");
+        assert_eq!(q("it's"), "'it'\"'\"'s'");
+        assert_eq!(q("'a"), "\"'\"'a'");
+        assert_eq!(q("''"), "\"'\"''\"'\"");
+    }
+
+    #[test]
+    fn path_transforms() {
+        assert_eq!(strip_ext(b"a.b.c"), b"a.b");
+        assert_eq!(strip_ext(b"d.x/file"), b"d.x/file");
+        assert_eq!(basename(b"/x/y.z"), b"y.z");
+        assert_eq!(dirname(b"/x/y.z"), b"/x");
+        assert_eq!(dirname(b"a"), b".");
+        assert_eq!(dirname(b"/a"), b"/");
+        assert_eq!(dirname(b"a/b/"), b"a");
+    }
+}

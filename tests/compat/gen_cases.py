@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""(Re)create the case inputs (args, stdin, input files, sorted marker) under cases/.
+Outputs (stdout, status) are then produced by record.sh from the real GNU parallel.
+Usage: python3 tests/compat/gen_cases.py && tests/compat/record.sh
+"""
+import os, shutil, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES = os.path.join(HERE, "cases")
+cases = {}
+
+def case(name, args, stdin=None, files=None, sorted=False):
+    assert name not in cases, name
+    for a in args:
+        a = a.encode() if isinstance(a, str) else a
+        assert b"\n" not in a, (name, a)
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    cases[name] = dict(args=args, stdin=stdin, files=files or {}, sorted=sorted)
+
+P = "printf '[%s]\\n' {}"          # shows each value intact, one per line
+HOSTILE = ["a b", "it's", 'x"y', "$(echo hi)", "`echo hi`", "a;b", "*", "a\\b",
+           "a\tb", "", "é", "-n", "~", "plain", "''", "'", "a  b ", "#x", "!x", "%", "a=b"]
+
+# ---- input sources ----
+case("colon-list-basic", ["-k", "echo", ":::", "a", "b", "c"])
+case("colon-list-braces-in-word", ["-k", "echo", "x{}y", ":::", "a", "b"])
+case("colon-list-no-values", ["echo", ":::"])
+case("stdin-lines", ["-k", "echo"], stdin="a\nb\nc\n")
+case("stdin-no-trailing-newline", ["-k", "echo"], stdin="a\nb")
+case("stdin-empty-no-jobs", ["echo", "hi"], stdin="")
+case("stdin-crlf-kept", ["-k", "--dry-run", "echo"], stdin="a\r\nb\r\n")
+case("stdin-ignored-with-colon-source", ["-k", "echo", ":::", "a"], stdin="zzz\n")
+case("stdin-spaces-one-arg", ["-k", P], stdin="a b  c\n d \n")
+case("four-colon-file", ["-k", "echo", "::::", "in1"], files={"in1": "f1\nf2\nf3\n"})
+case("four-colon-stdin", ["-k", "echo", "::::", "-"], stdin="s1\ns2\n")
+case("four-colon-two-files-one-marker", ["-k", "echo", "::::", "in1", "in2"],
+     files={"in1": "a\nb\n", "in2": "1\n2\n"})
+case("a-option-stdin", ["-k", "-a", "-", "echo"], stdin="s1\ns2\n")
+case("a-option-file", ["-k", "-a", "in1", "echo"], files={"in1": "f1\nf2\n"})
+case("a-option-two-files", ["-k", "-a", "in1", "-a", "in2", "echo"],
+     files={"in1": "a\nb\n", "in2": "1\n2\n"})
+case("combine-two-sources", ["-k", "echo", ":::", "a", "b", ":::", "1", "2", "3"])
+case("combine-three-sources", ["-k", "echo", ":::", "a", "b", ":::", "1", "2", ":::", "x", "y"])
+case("combine-colon-and-file", ["-k", "echo", ":::", "a", "b", "::::", "in1"], files={"in1": "1\n2\n"})
+case("combine-stdin-and-colon", ["-k", "echo", "::::", "-", ":::", "1", "2"], stdin="a\nb\n")
+case("combine-positional", ["-k", "echo", "{2}-{1}", ":::", "a", "b", ":::", "1", "2"])
+case("link-plus-equal", ["-k", "echo", ":::", "a", "b", "c", ":::+", "1", "2", "3"])
+case("link-plus-shorter", ["-k", "echo", ":::", "a", "b", "c", ":::+", "1", "2"])
+case("link-plus-longer", ["-k", "echo", ":::", "a", "b", ":::+", "1", "2", "3", "4"])
+case("link-plus-files", ["-k", "echo", "::::", "in1", "::::+", "in2"],
+     files={"in1": "a\nb\nc\n", "in2": "1\n2\n3\n"})
+case("link-plus-then-cross", ["-k", "echo", ":::", "a", "b", ":::+", "1", "2", ":::", "x", "y"])
+case("link-plus-cross-then-link", ["-k", "echo", ":::", "a", "b", ":::", "1", "2", ":::+", "x", "y"])
+case("link-option-equal", ["-k", "--link", "echo", ":::", "a", "b", "c", ":::", "1", "2", "3"])
+case("link-option-wrap", ["-k", "--link", "echo", ":::", "a", "b", "c", "d", "e", ":::", "1", "2"])
+case("link-option-wrap-three", ["-k", "--link", "echo", ":::", "a", "b", "c", ":::", "1", "2", ":::", "x"])
+case("xapply-alias", ["-k", "--xapply", "echo", ":::", "a", "b", "c", ":::", "1", "2"])
+
+# ---- empty lines / -r ----
+case("empty-lines-kept", ["-k", "echo", "x{}y"], stdin="a\n\nb\n")
+case("empty-lines-r", ["-k", "-r", "echo", "x{}y"], stdin="a\n\nb\n\n")
+case("r-whitespace-only-lines", ["-k", "-r", P], stdin="a\n  \n\t\nb \n")
+case("r-all-empty", ["-r", "echo", "hi"], stdin="\n\n \n")
+case("empty-line-only", ["-k", "echo", "x{}y"], stdin="\n")
+case("empty-colon-value", ["-k", "echo", "x{}y", ":::", "", "a"])
+case("empty-colon-value-r", ["-k", "-r", "echo", "x{}y", ":::", "", "a", " "])
+
+# ---- delimiters ----
+case("null-delim", ["-k", "-0", P], stdin=b"a\nb\0c d\0")
+case("null-delim-no-trailing", ["-k", "-0", P], stdin=b"a\0b")
+case("null-long-option", ["-k", "--null", P], stdin=b"x\0y\0")
+case("d-escape-newline", ["-k", "-d", "\\n", P], stdin="a\nb\n")
+case("d-escape-tab", ["-k", "-d", "\\t", P], stdin="a\tb c\td\n")
+case("d-escape-nul", ["-k", "-d", "\\0", P], stdin=b"a\0b\0")
+case("d-escape-octal", ["-k", "-d", "\\101", P], stdin="xAyAz")
+case("d-comma", ["-k", "-d", ",", P], stdin="a,b,c\n")
+case("d-multi-char", ["-k", "-d", "ab", P], stdin="1ab2ab3a4")
+case("d-dot-literal", ["-k", "-d", ".", P], stdin="x.y.z")
+case("d-escape-cr-lf", ["-k", "-d", "\\r\\n", P], stdin="a\r\nb\nc\r\n")
+case("d-with-colon-source", ["-k", "-d", ",", P, ":::", "a,b"])
+
+# ---- colsep ----
+case("colsep-comma", ["-k", "--colsep", ",", "echo", "{2}", "{1}"], stdin="a,b\nc,d\n")
+case("colsep-tab-escape", ["-k", "--colsep", "\\t", "echo", "{2}", "{1}"], stdin="a\tb\nc\td\n")
+case("colsep-regex-class", ["-k", "--colsep", "[,;]", "echo", "{1}", "{2}", "{3}"], stdin="a,b;c\n")
+case("colsep-regex-plus", ["-k", "--colsep", " +", "echo", "{2}"], stdin="a   b  c\n")
+case("colsep-braces-whole", ["-k", "--colsep", ",", P], stdin="a,b\nc,d\n")
+case("colsep-no-replacement", ["-k", "--colsep", ",", "echo"], stdin="a,b\nc,d,e\n")
+case("colsep-missing-column", ["-k", "--colsep", ",", "echo", "[{1}][{2}][{3}]"], stdin="a,b,c\nd\ne,f\n")
+case("colsep-colon-source", ["-k", "--colsep", ",", "echo", "{2}", "{1}", ":::", "a,b", "c,d"])
+case("colsep-two-sources", ["-k", "--colsep", ",", "echo", "{1}/{2}/{3}/{4}", ":::", "a,b", ":::", "c,d"])
+case("colsep-dry-run-quoting", ["-k", "--dry-run", "--colsep", ",", "echo", "{2}", "{1}"], stdin="a b,c'd\n")
+case("colsep-rpl-modifiers", ["-k", "--colsep", ",", "echo", "{1.}", "{2/}", "{2//}"], stdin="a.x,d/e.f\n")
+case("colsep-empty-columns", ["-k", "--colsep", ",", "echo", "[{1}][{2}][{3}]"], stdin=",,c\n")
+
+# ---- header ----
+case("header-colon-sources", ["-k", "--header", ":", "echo", "{a}-{b}", ":::", "a", "1", "2", ":::", "b", "x", "y"])
+case("header-colsep-stdin", ["-k", "--header", ":", "--colsep", ",", "echo", "{age}:{name}"],
+     stdin="name,age\nbob,3\namy,4\n")
+case("header-stdin-no-colsep", ["-k", "--header", ":", "echo", "{h}"], stdin="h\nv1\nv2\n")
+case("header-positional-too", ["-k", "--header", ":", "echo", "{1}={a}", ":::", "a", "1", "2"])
+case("header-no-replacement", ["-k", "--header", ":", "echo", ":::", "a", "1", "2"])
+case("header-rpl-modifier", ["-k", "--header", ":", "echo", "{f.}", "{f/}", ":::", "f", "d/x.txt"])
+
+# ---- -E ----
+case("eof-string-stdin", ["-k", "-E", "stop", "echo"], stdin="a\nb\nstop\nc\n")
+case("eof-string-colon-source", ["-k", "-E", "b", "echo", ":::", "a", "b", "c"])
+case("eof-string-not-whole-line", ["-k", "-E", "st", "echo"], stdin="a\nstop\nst \nst\nz\n")
+case("eof-string-first-line", ["-k", "-E", "a", "echo", "hi"], stdin="a\nb\n")
+
+# ---- -n/-N/-X/-m/--xargs/-s ----
+case("n2-append", ["-k", "-n", "2", "echo", ":::", "a", "b", "c", "d", "e"])
+case("n2-braces", ["-k", "-n", "2", "echo", "x{}y", ":::", "a", "b", "c"])
+case("n2-positional", ["-k", "-n", "2", "echo", "{2}-{1}", ":::", "a", "b", "c"])
+case("n2-dry-run-quoting", ["-k", "--dry-run", "-n", "2", "echo", "{}", ":::", "a b", "c", "d'e"])
+case("N2-positional", ["-k", "-N", "2", "echo", "{1}-{2}", ":::", "a", "b", "c"])
+case("N2-append", ["-k", "-N", "2", "echo", ":::", "a", "b", "c", "d", "e"])
+case("N2-braces", ["-k", "-N", "2", "echo", "x{}y", ":::", "a", "b", "c"])
+case("N0-no-args", ["-k", "-N0", "echo", "hi", ":::", "a", "b", "c"])
+case("n2-two-sources", ["-k", "-n", "2", "echo", ":::", "a", "b", ":::", "1", "2"])
+case("N3-stdin", ["-k", "-N3", "echo", "{3}{2}{1}"], stdin="a\nb\nc\nd\n")
+case("X-basic", ["-j1", "-X", "echo", ":::", "a", "b", "c"])
+case("X-context", ["-j1", "-X", "echo", "pre{}post", ":::", "a", "b", "c"])
+case("X-context-two-words", ["-j1", "-X", "echo", "_{}_", "{.}.x", ":::", "a.c", "b.c"])
+case("X-two-braces-one-word", ["-j1", "-X", "echo", "a{}b{}c", ":::", "1", "2"])
+case("X-seq", ["-j1", "-X", "echo", "{#}", "{}", ":::", "a", "b"])
+case("X-dry-run", ["-j1", "--dry-run", "-X", "echo", "pre{}post", ":::", "a b", "c"])
+case("X-s-split", ["-j1", "-X", "-s", "20", "echo", ":::", "aaa", "bbb", "ccc", "ddd", "eee", "fff"])
+case("X-j2-split", ["-k", "-j2", "-X", "echo", ":::", "a", "b", "c", "d", "e"])
+case("m-context", ["-j1", "-m", "echo", "pre{}post", ":::", "a", "b", "c"])
+case("m-basic", ["-j1", "-m", "echo", ":::", "a", "b", "c"])
+case("m-s-split", ["-j1", "-m", "-s", "20", "echo", "x{}", ":::", "aaa", "bbb", "ccc", "ddd", "eee", "fff"])
+case("xargs-basic", ["-j1", "--xargs", "echo", ":::", "a", "b", "c"])
+case("xargs-s-split", ["-j1", "--xargs", "-s", "20", "echo", ":::", "aaa", "bbb", "ccc", "ddd", "eee", "fff"])
+case("xargs-stdin", ["-j1", "--xargs", "echo"], stdin="a\nb\nc\n")
+case("s-too-small", ["-k", "-s", "5", "echo", ":::", "abcdefgh"])
+case("X-n2", ["-k", "-j1", "-X", "-n", "2", "echo", "_{}_", ":::", "a", "b", "c"])
+case("L2-lines", ["-k", "-L", "2", "echo"], stdin="a\nb\nc\nd\ne\n")
+case("L1-trailing-space-continues", ["-k", "-L", "1", "echo"], stdin="a \nb\nc\n")
+
+# ---- replacement strings over tricky paths ----
+RPL = "printf '[%s]\\n' {} {.} {/} {//} {/.}"
+for nm, v in [("plain", "a"), ("multi-dot", "a.b.c"), ("abs", "/x/y.z"), ("trailing-slash", "dir/"),
+              ("hidden", ".hidden"), ("dotted-dir", "a/b.c/d"), ("dot-slash", "./x"),
+              ("root", "/"), ("dotdot", ".."), ("hidden-in-dir", "x/.y"), ("double-slash", "a//b.c")]:
+    case("rpl-" + nm, ["-k", RPL, ":::", v])
+case("rpl-empty-value", ["-k", RPL, ":::", ""])
+case("rpl-seq-slot", ["-k", "-j1", "echo", "{#}", "{%}", "{}", ":::", "a", "b", "c"])
+case("rpl-positional-mods", ["-k", "printf '[%s]\\n' {1} {2.} {-1} {1/} {1//} {1/.} {-2}", ":::", "/p/q.r", ":::", "s/t.u.v"])
+case("rpl-positional-beyond", ["-k", "echo", "[{3}]", "[{99}]", ":::", "a", ":::", "b"])
+case("rpl-positional-single-source", ["-k", "echo", "[{1}][{2}]", ":::", "a"])
+case("rpl-negative-positional", ["-k", "echo", "{-1}{-2}{-3}", ":::", "a", ":::", "b", ":::", "c"])
+case("rpl-I-string", ["-k", "-I", "XX", "echo", "XX-XX", "{}", ":::", "a", "b"])
+case("rpl-I-modifiers", ["-k", "-I", "@", "echo", "@", "{.}", "{/}", ":::", "d/a.b"])
+case("rpl-braces-appended-when-absent", ["-k", "echo", "x", ":::", "a b"])
+case("rpl-appended-with-seq-only", ["-k", "echo", "{#}", ":::", "a", "b"])
+case("rpl-braces-in-quotes", ["-k", "echo \"{}\" '{}'", ":::", "a b"])
+case("rpl-seq-with-stdin", ["-k", "echo", "{#}:{}"], stdin="x\ny\n")
+
+# ---- quoting: -q, no command ----
+case("q-quotes-command", ["-k", "-q", "printf", "[%s]\\n", "{}", ":::", "a b", "c"])
+case("q-dry-run", ["-k", "-q", "--dry-run", "printf", "%s x", "{}", ":::", "a b", "c"])
+case("no-q-shell-interprets", ["-k", "echo", "{}", "|", "tr", "a", "b", ":::", "aaa"])
+case("no-command-stdin", ["-k"], stdin="echo a\necho b; echo c\n")
+case("no-command-colon", ["-k", ":::", "echo x", "printf '%s\\n' y"])
+case("no-command-dry-run", ["-k", "--dry-run", ":::", "echo x", "echo 'y z'"])
+
+# ---- hostile values ----
+case("quote-dry-run-hostile", ["-k", "--dry-run", "echo", "{}", ":::"] + HOSTILE)
+case("quote-executed-hostile", ["-k", P, ":::"] + HOSTILE)
+case("quote-dry-run-newline-value", ["-k", "-0", "--dry-run", "echo"], stdin=b"a\nb\0")
+case("quote-executed-newline-value", ["-k", "-0", P], stdin=b"a\nb\0c\n\0")
+case("quote-dry-run-safe-chars", ["-k", "--dry-run", "echo", ":::", "a-b_c.d+e/f", "A9", "-", "x@y", "a,b", "a:b"])
+case("quote-dry-run-quotes", ["-k", "--dry-run", "echo", ":::", "'", "''", "a'b'c", "\"", "'\"'"])
+case("quote-dry-run-utf8", ["-k", "--dry-run", "echo", ":::", "é", "日本", "aé"])
+case("invalid-utf8-stdin-dry-run", ["-k", "--dry-run", "echo"], stdin=b"\xff\xfe\na\xc3\n")
+case("invalid-utf8-stdin-executed", ["-k", P], stdin=b"\xff\xfe\na\xc3\n")
+case("quote-in-context", ["-k", "--dry-run", "echo", "pre{}post", "x{.}", ":::", "a b.c"])
+case("quote-positional-dry-run", ["-k", "--dry-run", "echo", "{1}{2}", ":::", "a b", ":::", "$x"])
+
+# ---- ordering, tag, verbose ----
+case("k-ordering-sleep", ["-k", "-j3", "sleep {}; echo {}", ":::", "0.3", "0.1", "0.2"])
+case("unordered-sleep-sorted", ["-j3", "sleep {}; echo {}", ":::", "0.3", "0.1", "0.2"], sorted=True)
+case("j1-order", ["-j1", "echo", ":::", "c", "a", "b"])
+case("j2-k-order", ["-j2", "-k", "sleep 0.{}; echo {}", ":::", "3", "1", "2"])
+case("output-grouped", ["-k", "-j2", "printf 'x{}\\n'; sleep 0.1; printf 'y{}\\n'", ":::", "1", "2"])
+case("tag-basic", ["-k", "--tag", "echo", ":::", "a", "b"])
+case("tag-two-sources", ["-k", "--tag", "echo", ":::", "a", "b", ":::", "1", "2"])
+case("tag-multiline", ["-k", "--tag", "printf 'l1\\nl2\\n'; echo", ":::", "a"])
+case("tag-no-trailing-newline", ["-k", "--tag", "printf", "'x\\ny'", ":::", "a"])
+case("tag-hostile-value", ["-k", "--tag", "echo", "hi", ":::", "a b", "c'd", ""])
+case("tagstring-rpl", ["-k", "--tagstring", "<{#}:{.}>", "echo", ":::", "a.x", "b.y"])
+case("tagstring-positional", ["-k", "--tagstring", "{2}/{1}", "echo", ":::", "a", ":::", "1", "2"])
+case("tag-colsep", ["-k", "--tag", "--colsep", ",", "echo", "{2}"], stdin="a,b\n")
+case("tag-n2", ["-k", "--tag", "-n", "2", "echo", ":::", "a", "b", "c"])
+case("verbose-basic", ["-k", "-v", "echo", ":::", "a", "b c"])
+case("verbose-X", ["-j1", "-v", "-X", "echo", "p{}", ":::", "a", "b"])
+case("verbose-tag", ["-k", "-v", "--tag", "echo", ":::", "a"])
+case("verbose-twice", ["-k", "-vv", "echo", ":::", "a"])
+case("t-stderr-only", ["-k", "-t", "echo", ":::", "a", "b"])
+case("dry-run-multi-source", ["-k", "--dry-run", "echo", "{1}", "{2}", ":::", "a", "b", ":::", "1 2", "3"])
+case("dry-run-X-multi-source", ["-j1", "--dry-run", "-X", "echo", ":::", "a", "b", ":::", "1", "2"])
+case("dry-run-verbose", ["-k", "--dry-run", "-v", "echo", ":::", "a"])
+case("dry-run-tag", ["-k", "--dry-run", "--tag", "echo", ":::", "a", "b"])
+case("dry-run-unordered-sorted", ["--dry-run", "echo", ":::", "a", "b", "c", "d"], sorted=True)
+
+# ---- exit statuses ----
+case("exit-all-ok", ["-k", "true", ":::", "a", "b"])
+case("exit-count-failed", ["-k", "-j1", "exit {}", ":::", "0", "1", "0", "1", "1"])
+case("exit-3-single", ["true {}; exit 3", ":::", "a"])
+case("exit-3-two-jobs", ["-k", "true {}; exit 3", ":::", "a", "b"])
+case("exit-100-failures", ["false", "::::", "in1"], files={"in1": "".join("%d\n" % i for i in range(100))})
+case("exit-101-failures", ["false", "::::", "in1"], files={"in1": "".join("%d\n" % i for i in range(101))})
+case("exit-105-failures", ["false", "::::", "in1"], files={"in1": "".join("%d\n" % i for i in range(105))})
+case("exit-command-not-found", ["-k", "nonexistent_cmd_forkpool_xyz", ":::", "a"])
+case("exit-command-not-found-output", ["-k", "echo before; nonexistent_cmd_forkpool_xyz; echo after {}", ":::", "a"])
+case("exit-failed-output-still-printed", ["-k", "echo {}; exit 2", ":::", "a", "b"])
+case("halt-now-fail-1", ["-j1", "--halt", "now,fail=1", "echo {}; exit {}", ":::", "0", "2", "0"])
+case("halt-soon-fail-1", ["-j1", "--halt", "soon,fail=1", "echo {}; exit {}", ":::", "0", "3", "0"])
+case("bad-option-j-abc", ["-j", "abc", "echo", ":::", "a"])
+case("bad-option-unknown", ["--no-such-option-xyz", "echo", ":::", "a"])
+case("missing-four-colon-file", ["-k", "echo", "::::", "no-such-file"])
+case("missing-a-file", ["-k", "-a", "no-such-file", "echo"])
+case("exit-dry-run-status", ["--dry-run", "false", ":::", "a"])
+
+# ---- added after first review ----
+case("X-j3-split", ["-k", "-j3", "-X", "echo", ":::", "a", "b", "c", "d", "e", "f", "g"])
+case("X-j2-dry-run-split", ["-k", "-j2", "--dry-run", "-X", "echo", ":::", "a", "b", "c", "d", "e"])
+case("m-j2-split", ["-k", "-j2", "-m", "echo", ":::", "a", "b", "c", "d", "e"])
+case("xargs-j2-no-split", ["-k", "-j2", "--xargs", "echo", ":::", "a", "b", "c", "d", "e"])
+case("n3-j2", ["-k", "-j2", "-n3", "echo", ":::", "a", "b", "c", "d", "e", "f", "g"])
+case("n2-seq", ["-k", "-n2", "echo", "{#}:{}", ":::", "a", "b", "c"])
+case("halt-command-not-found", ["--halt", "now,fail=1", "nonexistent_cmd_forkpool_xyz", ":::", "a"])
+case("colsep-dry-run-braces", ["-k", "--dry-run", "--colsep", ",", "echo", "{}"], stdin="a b,c\n")
+case("N2-dry-run", ["-k", "--dry-run", "-N2", "echo", "x{}y", ":::", "a", "b c", "d"])
+case("template-empty-arg", ["-k", "--dry-run", "echo", "", "{}", ":::", "a"])
+case("template-double-space", ["-k", "--dry-run", "echo", "x  y", ":::", "1"])
+case("template-double-space-executed", ["-k", "printf '[%s]\\n'", "x  y", ":::", "1"])
+case("multi-source-braces-dry-run", ["-k", "--dry-run", "echo", "{}", ":::", "a b", ":::", "c"])
+case("multi-source-braces-context", ["-k", "echo", "x{}y", ":::", "a", ":::", "b"])
+case("tag-X", ["-j1", "--tag", "-X", "echo", ":::", "a", "b"])
+case("q-dry-run-quote-value", ["-k", "-q", "--dry-run", "echo", "{}", ":::", "a'b"])
+case("option-abbreviation", ["-k", "--tagst", "T", "echo", ":::", "a"])
+case("option-ambiguous-shell", ["--shell", "echo", ":::", "a"])
+case("dash-dash-values", ["-k", P, ":::", "--", "-v", "--tag"])
+case("colon-values-look-like-options", ["-k", "echo", "x", ":::", "-k", "-j"])
+case("tag-empty-output", ["-k", "--tag", "true", ":::", "a"])
+case("verbose-empty-output", ["-k", "-v", "true", ":::", "a"])
+case("eof-string-empty-disabled", ["-k", "-E", "", "echo", "x{}y", ":::", "a", "", "b"])
+case("eof-string-file", ["-k", "-E", "b", "echo", "::::", "in1"], files={"in1": "a\nb\nc\n"})
+case("four-colon-directory", ["-k", "echo", "::::", "."])
+case("s-boundary-fits", ["-j1", "-X", "-s", "21", "echo", ":::", "aaa", "bbb", "ccc", "ddd", "eee", "fff"])
+case("s-counts-quoted-length", ["-j1", "-X", "-s", "20", "--dry-run", "echo", ":::", "a b", "bbb", "ccc", "ddd", "eee", "fff"])
+case("s-single-exact-limit", ["-s", "14", "echo", ":::", "abcdefgh"])
+case("s-single-over-limit", ["-s", "13", "echo", ":::", "abcdefgh"])
+
+def main():
+    # Remove cases no longer listed; in kept cases remove inputs but keep the
+    # recorded stdout/status (record.sh overwrites them).
+    os.makedirs(CASES, exist_ok=True)
+    for name in os.listdir(CASES):
+        d = os.path.join(CASES, name)
+        if name not in cases:
+            shutil.rmtree(d)
+        else:
+            for fn in os.listdir(d):
+                if fn not in ("stdout", "status"):
+                    os.remove(os.path.join(d, fn))
+    for name, c in cases.items():
+        d = os.path.join(CASES, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "args"), "wb") as f:
+            for a in c["args"]:
+                f.write((a.encode() if isinstance(a, str) else a) + b"\n")
+        if c["stdin"] is not None:
+            with open(os.path.join(d, "stdin"), "wb") as f:
+                f.write(c["stdin"])
+        for fn, data in c["files"].items():
+            with open(os.path.join(d, fn), "wb") as f:
+                f.write(data.encode() if isinstance(data, str) else data)
+        if c["sorted"]:
+            open(os.path.join(d, "sorted"), "wb").close()
+    print(len(cases), "cases written to", CASES)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+//! forkpool's integration tests: one binary, a module per area, each driving the built program.
+
+mod support;
+
+mod compat;
