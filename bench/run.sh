@@ -92,7 +92,15 @@ STALL_SLEEP=3
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/forkpool-bench.XXXXXX")
 cleanup() { rm -rf "$TMP"; }
 trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+# hyperfine runs under `timeout` in its own process group, which a Ctrl-C at
+# the terminal does not reach: pass the signal on.
+CHILD=""
+on_signal() {
+    [[ -z $CHILD ]] || kill -TERM "$CHILD" 2>/dev/null || true
+    echo "interrupted" >&2
+    exit 130
+}
+trap on_signal INT TERM
 IN=$TMP/in OUTD=$TMP/out RSSD=$TMP/rss
 mkdir -p "$IN" "$OUTD" "$RSSD" "$TMP/cmds" "$TMP/data" "$TMP/json"
 : >"$TMP/summary.tsv"
@@ -176,8 +184,9 @@ else
     NOTES+=("xargs: GNU xargs not found, left out.")
 fi
 
+have() { [[ -n ${BIN[$1]:-} ]]; }
 for t in forkpool gnu-parallel rust-parallel xargs; do
-    [[ -n ${BIN[$t]:-} ]] && TOOLS+=("$t")
+    if have "$t"; then TOOLS+=("$t"); fi
 done
 
 RUSTC=$(find_tool rustc)
@@ -189,7 +198,6 @@ else
 fi
 
 ((${#TOOLS[@]})) || die "no tool to benchmark"
-have() { [[ -n ${BIN[$1]:-} ]]; }
 
 # ------------------------------------------------------ pin the environment ---
 # Every tool runs `true`, `cat`, `echo`, `sleep` from the same PATH, and GNU
@@ -297,7 +305,7 @@ register_tools() {
 # command, ROUNDS hyperfine calls of RUNS runs each, the order rotated each
 # round.  Appends "name<TAB>seconds<TAB>exit code" to $TMP/data/WORKLOAD.tsv.
 bench() {
-    local w=$1 rounds=$2 runs=$3 name cmd n r i json
+    local w=$1 rounds=$2 runs=$3 name cmd n r i json rc
     shift 3
     local -a names=() cmds=() args
     [[ -s $TMP/cmds/$w.tsv ]] || return 0
@@ -313,13 +321,18 @@ bench() {
         done
         log "$w: round $((r + 1))/$rounds"
         json=$TMP/json/$w.$r.json
-        if timeout -k 10 "$ROUND_LIMIT" "$HYPERFINE" --style none -i --runs "$runs" "$@" \
-            --export-json "$json" "${args[@]}" 2>>"$HFLOG" && [[ -s $json ]]; then
+        timeout -k 10 "$ROUND_LIMIT" "$HYPERFINE" --style none -i --runs "$runs" "$@" \
+            --export-json "$json" "${args[@]}" 2>>"$HFLOG" &
+        CHILD=$!
+        rc=0
+        wait "$CHILD" || rc=$?
+        CHILD=""
+        if ((rc == 0)) && [[ -s $json ]]; then
             # shellcheck disable=SC2016 # jq variables, not shell ones
             "$JQ" -r '.results[] | .command as $c | range(0; .times | length) as $i
                 | [$c, .times[$i], (.exit_codes[$i] // 0)] | @tsv' "$json" >>"$TMP/data/$w.tsv"
         else
-            warn "$w: hyperfine failed or timed out (${ROUND_LIMIT}s) in round $((r + 1)); last lines of its log:"
+            warn "$w: hyperfine exited $rc in round $((r + 1)) (124: timed out after ${ROUND_LIMIT}s); the end of its log:"
             tail -n 5 "$HFLOG" >&2 || true
         fi
     done

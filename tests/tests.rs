@@ -3,3 +3,6 @@
 mod support;
 
 mod compat;
+mod core;
+mod docs;
+mod results;
