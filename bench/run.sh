@@ -2,7 +2,7 @@
 # bench/run.sh: benchmark forkpool against GNU parallel, rust-parallel, GNU
 # xargs and a bare spawner, and write bench/RESULTS.md.
 #
-#   bench/run.sh            full run (about 15 minutes on 2 cores)
+#   bench/run.sh            full run (about 20 minutes on 2 cores)
 #   bench/run.sh --quick    scaled-down run (about a minute)
 #
 # Timing uses hyperfine, one hyperfine call per round with every tool in it,
@@ -340,6 +340,11 @@ bench() {
 
 # ------------------------------------------------------------- workloads ---
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY=""
+if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    BUSY="the 1-minute load average was ${LOAD_BEFORE%% *} on $(nproc) CPUs at the start: something else was running, so the figures are noisy"
+    warn "$BUSY"
+fi
 STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 SECONDS=0
 
@@ -718,6 +723,7 @@ REPORT=$TMP/report.md
     echo "- kernel: $(uname -srm)"
     echo "- memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "- load average (1, 5, 15 min): $LOAD_BEFORE before, $LOAD_AFTER after"
+    [[ -z $BUSY ]] || echo "- **warning**: $BUSY"
     echo "- environment: \`PATH=$PATH\`, \`PARALLEL_SHELL=$PARALLEL_SHELL\`, \`SHELL=$SHELL\`, \`ulimit -n\` $(ulimit -n)"
     echo
     echo "## Tools"

@@ -11,6 +11,7 @@ const INPUT: &str = "Input";
 const COMMAND: &str = "Command";
 const SCHEDULING: &str = "Scheduling";
 const OUTPUT: &str = "Output";
+const RESULTS: &str = "Results";
 
 const ABOUT: &str =
     "Run commands in parallel: a fast, streaming, byte-exact job runner that speaks GNU parallel.";
@@ -40,6 +41,22 @@ EXIT STATUS:
   101      more than 100 jobs failed
   255      forkpool's own error (bad option, unreadable input file)
   128+N    forkpool was stopped by signal N (130 for Ctrl-C, 143 for SIGTERM)
+
+JSON OUTPUT (--json, schema version 1):
+  One object per finished job, one per line, nothing else on stdout:
+  seq (number), slot (number), host (string or null when local), worker (null),
+  args (the job's input values), command (as run), exit_code (null if killed by a signal),
+  signal (e.g. \"SIGKILL\" or null), timed_out (bool), attempts (number), start (Unix time,
+  seconds), runtime (seconds), stdout, stderr (strings). A value that is not valid UTF-8 is
+  given in base64 under a sibling key instead: args_base64, command_base64, stdout_base64,
+  stderr_base64 (the plain key is then null).
+
+SIGNALS:
+  SIGINT, SIGTERM  start no more jobs, stop running ones with --termseq, print what finished,
+                   then exit by the same signal (130, 143). A second SIGINT kills at once.
+  SIGHUP           start no more jobs; let running ones finish.
+  Broken pipe      when stdout is closed, stop quietly (exit by SIGPIPE).
+  Every job runs in its own process group; stopping a job signals the whole group.
 
 EXAMPLES:
   Compress every log file, two at a time:
@@ -148,6 +165,30 @@ pub struct Cli {
           help_heading = SCHEDULING, allow_hyphen_values = true)]
     pub jobs: Option<String>,
 
+    /// Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5).
+    #[arg(long = "delay", value_name = "DURATION", help_heading = SCHEDULING)]
+    pub delay: Option<String>,
+
+    /// Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m), or longer than N% of the
+    /// median runtime of the jobs finished so far. Its whole process group gets --termseq.
+    #[arg(long = "timeout", value_name = "DURATION", help_heading = SCHEDULING)]
+    pub timeout: Option<String>,
+
+    /// How to stop a job: signal names and waits in ms, tried in turn while any process of the
+    /// job is alive.
+    #[arg(long = "termseq", value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", help_heading = SCHEDULING)]
+    pub termseq: String,
+
+    /// Run a failed job up to N times in all; only the last attempt's output is printed.
+    #[arg(long = "retries", value_name = "N", help_heading = SCHEDULING)]
+    pub retries: Option<u32>,
+
+    /// Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let
+    /// them finish) and WHY fail, success or done. With fail=1 the exit status is the failing
+    /// job's. Also: never, soon, now (= now,fail=1).
+    #[arg(long = "halt", visible_alias = "halt-on-error", value_name = "WHEN,WHY=N", help_heading = SCHEDULING)]
+    pub halt: Option<String>,
+
     // ----- Output -----
     /// Print each job's output in input order (it is still written whole when the job ends).
     #[arg(short = 'k', long = "keep-order", help_heading = OUTPUT)]
@@ -184,6 +225,31 @@ pub struct Cli {
     /// Print each command on stdout before its output.
     #[arg(short = 'v', help_heading = OUTPUT, action = ArgAction::Count)]
     pub print_command: u8,
+
+    /// Print one JSON object per finished job on stdout instead of the jobs' output (see JSON
+    /// OUTPUT below).
+    #[arg(long = "json", help_heading = RESULTS)]
+    pub json: bool,
+
+    /// Log each finished job to FILE in GNU parallel's joblog format (- is stdout).
+    #[arg(long = "joblog", value_name = "FILE", help_heading = RESULTS)]
+    pub joblog: Option<PathBuf>,
+
+    /// Skip the jobs whose sequence number is already in --joblog; append to it.
+    #[arg(long = "resume", help_heading = RESULTS)]
+    pub resume: bool,
+
+    /// As --resume, but run again the jobs the joblog records as failed (with today's command).
+    #[arg(long = "resume-failed", help_heading = RESULTS)]
+    pub resume_failed: bool,
+
+    /// Run again only the jobs that --joblog records as failed, with their logged commands.
+    #[arg(long = "retry-failed", help_heading = RESULTS)]
+    pub retry_failed: bool,
+
+    /// Save each job's stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/...
+    #[arg(long = "results", visible_alias = "res", value_name = "DIR", help_heading = RESULTS)]
+    pub results: Option<PathBuf>,
 
     /// Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled
     /// to unlinked files in the temporary directory.

@@ -38,9 +38,15 @@ pub const EXIT_ERROR: i32 = 255;
 pub fn run() -> Outcome {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            // clap's own message (with its suggestions), in forkpool's error style.
+            report::raw_error(&format!("forkpool: {e}"));
+            return Outcome::Exit(EXIT_ERROR);
+        }
         Err(e) => {
+            // --help and --version.
             let _ = e.print();
-            return Outcome::Exit(if e.use_stderr() { EXIT_ERROR } else { 0 });
+            return Outcome::Exit(0);
         }
     };
     match execute(cli) {
@@ -85,30 +91,50 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     } else {
         opts.jobs.min(max_slots)
     };
-    let mut source = JobSource::new(
-        inputs,
-        opts.batching,
-        opts.max_chars,
-        opts.check_length,
-        slots,
-    );
+    let mut extras = scheduler::Extras::default();
+    if let Some(path) = &opts.joblog
+        && opts.resume != options::Resume::No
+    {
+        extras.logged = report::joblog::read(path)?;
+    }
+    let mut source = if opts.resume == options::Resume::RetryFailed {
+        let mut failed: Vec<_> = extras.logged.iter().filter(|(_, l)| l.failed).collect();
+        failed.sort_by_key(|(seq, _)| **seq);
+        let jobs = failed
+            .into_iter()
+            .map(|(&seq, l)| scheduler::jobs::Job {
+                seq,
+                records: Vec::new(),
+                logged_command: Some(l.command.clone()),
+                attempts: 0,
+            })
+            .collect();
+        JobSource::fixed(inputs, jobs)
+    } else {
+        JobSource::new(
+            inputs,
+            opts.batching,
+            opts.max_chars,
+            opts.check_length,
+            slots,
+        )
+    };
     if opts.dry_run {
         return dry_run(&mut source, &template, tag_template.as_ref(), &opts);
     }
+    if let Some(path) = &opts.joblog {
+        extras.joblog = Some(report::joblog::Joblog::open(
+            path,
+            opts.resume != options::Resume::No,
+        )?);
+    }
+    extras.tag_template = tag_template;
     exec::become_subreaper();
     let collector = Collector::new(&opts.output, Sink::stdio());
     let executor = exec::local::Local {
         shell: opts.shell.clone(),
     };
-    let mut runner = Runner::new(
-        &opts,
-        &template,
-        tag_template,
-        source,
-        executor,
-        collector,
-        slots,
-    )?;
+    let mut runner = Runner::new(&opts, &template, source, executor, collector, slots, extras)?;
     let result = runner.run();
     match runner.stop {
         Some(Stop::Signal(sig)) => return Ok(Outcome::Signal(sig)),
@@ -116,7 +142,11 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         _ => {}
     }
     result?;
-    Ok(Outcome::Exit(runner.summary.exit_code()))
+    Ok(Outcome::Exit(
+        runner
+            .halt_status
+            .unwrap_or_else(|| runner.summary.exit_code()),
+    ))
 }
 
 /// `--dry-run`: the commands as they would run, in input order.

@@ -10,6 +10,8 @@ use regex::bytes::Regex;
 use crate::cli::Cli;
 use crate::error::{Error, Result};
 use crate::input::{InputConfig, SourceKind, SourceSpec};
+use crate::scheduler::Ladder;
+use std::time::Duration;
 
 /// How many inputs go into one job.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,6 +47,54 @@ pub struct OutputOptions {
     pub tmpdir: PathBuf,
 }
 
+/// `--timeout`: a fixed limit, or a percentage of the median runtime so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Timeout {
+    Fixed(Duration),
+    Percent(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HaltWhen {
+    /// Stop running jobs too.
+    Now,
+    /// Let running jobs finish.
+    Soon,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HaltWhy {
+    Fail,
+    Success,
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Threshold {
+    Count(u64),
+    Percent(f64),
+}
+
+/// `--halt`
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Halt {
+    pub when: HaltWhen,
+    pub why: HaltWhy,
+    pub threshold: Threshold,
+}
+
+/// What `--resume`, `--resume-failed` and `--retry-failed` skip or redo.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Resume {
+    No,
+    /// Skip every job in the joblog.
+    Done,
+    /// Skip the jobs that succeeded.
+    Failed,
+    /// Run only the failed jobs, with their logged commands.
+    RetryFailed,
+}
+
 pub struct Options {
     pub command: Vec<Vec<u8>>,
     pub quote_words: bool,
@@ -62,6 +112,16 @@ pub struct Options {
     pub dry_run: bool,
     /// `-t`: commands go to stderr as they start.
     pub verbose: bool,
+    pub delay: Option<Duration>,
+    pub timeout: Option<Timeout>,
+    pub ladder: Ladder,
+    /// Attempts per job (at least 1).
+    pub retries: u32,
+    pub halt: Option<Halt>,
+    pub json: bool,
+    pub joblog: Option<PathBuf>,
+    pub resume: Resume,
+    pub results: Option<PathBuf>,
 }
 
 /// The longest argument Linux passes to a program (MAX_ARG_STRLEN), less its NUL: `sh -c` gets
@@ -184,6 +244,42 @@ impl Options {
             link_all: cli.link,
             header,
         };
+        let delay = cli
+            .delay
+            .as_deref()
+            .map(|d| parse_duration(d, "--delay"))
+            .transpose()?;
+        let timeout = match cli.timeout.as_deref() {
+            None => None,
+            Some(t) => match t.trim().strip_suffix('%') {
+                Some(p) => Some(Timeout::Percent(
+                    p.parse::<f64>().ok().filter(|p| *p > 0.0).ok_or_else(|| {
+                        Error::new(format!("--timeout {t:?} is not a percentage"))
+                            .with_hint("write it like 200%")
+                    })?,
+                )),
+                None => Some(Timeout::Fixed(parse_duration(t, "--timeout")?)),
+            },
+        };
+        let ladder = parse_termseq(&cli.termseq)?;
+        let halt = cli.halt.as_deref().map(parse_halt).transpose()?.flatten();
+        let resume = match (cli.retry_failed, cli.resume_failed, cli.resume) {
+            (true, _, _) => Resume::RetryFailed,
+            (false, true, _) => Resume::Failed,
+            (false, false, true) => Resume::Done,
+            _ => Resume::No,
+        };
+        if resume != Resume::No && cli.joblog.is_none() {
+            return Err(
+                Error::new("--resume, --resume-failed and --retry-failed need --joblog")
+                    .with_hint("name the joblog of the earlier run with --joblog FILE"),
+            );
+        }
+        if cli.retries == Some(0) {
+            return Err(
+                Error::new("--retries 0 would run no job").with_hint("give --retries 1 or more")
+            );
+        }
         let opts = Options {
             command,
             quote_words: cli.quote,
@@ -205,6 +301,15 @@ impl Options {
             },
             dry_run: cli.dry_run,
             verbose: cli.verbose,
+            delay,
+            timeout,
+            ladder,
+            retries: cli.retries.unwrap_or(1),
+            halt,
+            json: cli.json,
+            joblog: cli.joblog,
+            resume,
+            results: cli.results,
         };
         Ok((opts, input))
     }
@@ -312,6 +417,124 @@ pub fn parse_jobs(text: &str, cpus: usize) -> Result<usize> {
     Ok(n.max(1) as usize)
 }
 
+/// `30`, `30s`, `1.5`, `2m`, `1h30m`, `1d`, `250ms`.
+pub fn parse_duration(text: &str, flag: &str) -> Result<Duration> {
+    let bad = || {
+        Error::new(format!("{flag} {text:?} is not a duration"))
+            .with_hint("write seconds (30, 0.5) or with units: 30s, 2m, 1h30m, 250ms")
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
+    }
+    let mut total = 0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let num: f64 = rest[..n].parse().map_err(|_| bad())?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..u] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => return Err(bad()),
+        };
+        total += num * mult;
+        rest = &rest[u..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// `--termseq TERM,200,TERM,100,KILL,25`
+pub fn parse_termseq(text: &str) -> Result<Ladder> {
+    use std::str::FromStr;
+    let bad = || {
+        Error::new(format!("--termseq {text:?} is not a signal sequence"))
+            .with_hint("write signal names and waits in ms, e.g. TERM,200,KILL,25")
+    };
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let mut steps = Vec::new();
+    for pair in parts.chunks(2) {
+        let name = pair[0].to_ascii_uppercase();
+        let name = if name.starts_with("SIG") {
+            name
+        } else {
+            format!("SIG{name}")
+        };
+        let sig = nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())?;
+        let wait = match pair.get(1) {
+            Some(ms) => Duration::from_millis(ms.parse().map_err(|_| bad())?),
+            None => Duration::from_millis(25),
+        };
+        steps.push((sig, wait));
+    }
+    if steps.is_empty() {
+        return Err(bad());
+    }
+    Ok(Ladder(steps))
+}
+
+/// `--halt now,fail=1`, `soon,success=30%`, `never`, `now`, `soon`, or a bare 0/1/2 (GNU's
+/// old form). None means never.
+pub fn parse_halt(text: &str) -> Result<Option<Halt>> {
+    let bad = || {
+        Error::new(format!("--halt {text:?} is not a halt condition"))
+            .with_hint("write WHEN,WHY=N with WHEN now or soon and WHY fail, success or done, e.g. now,fail=1 or soon,fail=20%")
+    };
+    let t = text.trim();
+    let one = Threshold::Count(1);
+    let simple = |when| {
+        Ok(Some(Halt {
+            when,
+            why: HaltWhy::Fail,
+            threshold: one,
+        }))
+    };
+    match t {
+        "never" | "0" => return Ok(None),
+        "soon" | "1" => return simple(HaltWhen::Soon),
+        "now" | "2" => return simple(HaltWhen::Now),
+        _ => {}
+    }
+    let (when, cond) = t.split_once(',').ok_or_else(bad)?;
+    let when = match when {
+        "now" => HaltWhen::Now,
+        "soon" => HaltWhen::Soon,
+        _ => return Err(bad()),
+    };
+    let (why, n) = cond.split_once('=').ok_or_else(bad)?;
+    let why = match why {
+        "fail" => HaltWhy::Fail,
+        "success" => HaltWhy::Success,
+        "done" => HaltWhy::Done,
+        _ => return Err(bad()),
+    };
+    let threshold = match n.strip_suffix('%') {
+        Some(p) => Threshold::Percent(
+            p.parse::<f64>()
+                .ok()
+                .filter(|p| *p > 0.0 && *p <= 100.0)
+                .ok_or_else(bad)?,
+        ),
+        None => Threshold::Count(n.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(bad)?),
+    };
+    Ok(Some(Halt {
+        when,
+        why,
+        threshold,
+    }))
+}
+
 /// `16M`, `512K`, `1G`, `4096`.
 pub fn parse_size(text: &str) -> Option<usize> {
     let t = text.trim();
@@ -396,6 +619,34 @@ mod tests {
         assert_eq!(parse_jobs("50%", 4).unwrap(), 2);
         assert_eq!(parse_jobs("0", 4).unwrap(), 0);
         assert!(parse_jobs("abc", 2).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        let d = |t| parse_duration(t, "--timeout").unwrap().as_secs_f64();
+        assert_eq!(d("30"), 30.0);
+        assert_eq!(d("30s"), 30.0);
+        assert_eq!(d("2m"), 120.0);
+        assert_eq!(d("1h30m"), 5400.0);
+        assert_eq!(d("0.5"), 0.5);
+        assert_eq!(d("250ms"), 0.25);
+        assert!(parse_duration("abc", "--timeout").is_err());
+        assert!(parse_duration("5x", "--timeout").is_err());
+        assert!(parse_duration("", "--timeout").is_err());
+    }
+
+    #[test]
+    fn halt_conditions() {
+        let h = parse_halt("now,fail=1").unwrap().unwrap();
+        assert_eq!(
+            (h.when, h.why, h.threshold),
+            (HaltWhen::Now, HaltWhy::Fail, Threshold::Count(1))
+        );
+        let h = parse_halt("soon,success=20%").unwrap().unwrap();
+        assert_eq!(h.threshold, Threshold::Percent(20.0));
+        assert!(parse_halt("never").unwrap().is_none());
+        assert!(parse_halt("later,fail=1").is_err());
+        assert!(parse_halt("now,fail=0").is_err());
     }
 
     #[test]

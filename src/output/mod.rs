@@ -3,6 +3,7 @@
 //! (`--line-buffer`). Waiting output is kept in memory up to a cap; beyond it, it spills to disk.
 //! This module is the only writer of stdout.
 
+pub mod json;
 mod sink;
 mod spill;
 
@@ -50,6 +51,8 @@ pub struct Finished {
     /// `--tag`: the prefix of each line (without its tab).
     pub tag: Option<Vec<u8>>,
     pub output: JobOutput,
+    /// `--json`: what the JSON line says besides the output.
+    pub record: Option<crate::report::JobRecord>,
 }
 
 /// Why output could not be written.
@@ -215,7 +218,25 @@ impl Collector {
         self.flush()
     }
 
+    /// All bytes of a buffer, without forgetting them.
+    pub fn contents(&mut self, buf: &Buf) -> Result<Vec<u8>, WriteError> {
+        let mut v = Vec::with_capacity(buf.size() as usize);
+        for &(off, len) in &buf.segs {
+            self.spill.read(off, len, &mut v).map_err(from_io)?;
+        }
+        v.extend_from_slice(&buf.mem);
+        Ok(v)
+    }
+
     fn print(&mut self, f: Finished) -> Result<(), WriteError> {
+        if let Some(record) = &f.record {
+            let out = self.contents(&f.output.out)?;
+            let err = self.contents(&f.output.err)?;
+            let line = json::line(record, &out, &err);
+            self.sink.write(Stream::Out, &line, None).map_err(from_io)?;
+            self.discard(f.output);
+            return Ok(());
+        }
         let tag = f.tag.as_deref();
         if let Some(h) = &f.header {
             self.sink.write(Stream::Out, h, tag).map_err(from_io)?;

@@ -54,6 +54,14 @@ impl Spill {
         Ok(())
     }
 
+    /// Append a spilled segment to `out`, keeping it.
+    pub fn read(&self, off: u64, len: u64, out: &mut Vec<u8>) -> io::Result<()> {
+        let file = self.file.as_ref().expect("a segment was written");
+        let start = out.len();
+        out.resize(start + len as usize, 0);
+        file.read_exact_at(&mut out[start..], off)
+    }
+
     /// Forget a segment without reading it.
     pub fn release(&mut self, len: u64) {
         self.live -= len;

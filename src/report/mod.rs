@@ -1,7 +1,38 @@
 //! Reporting: the run's summary and exit status policy, and forkpool's own messages on stderr.
 
+pub mod joblog;
+pub mod results;
+
+use std::time::{Duration, SystemTime};
+
 use crate::error::Error;
 use crate::scheduler::Exit;
+
+/// One finished job, as the joblog, `--json` and `--results` describe it.
+pub struct JobRecord {
+    pub seq: u64,
+    pub slot: usize,
+    /// None when local.
+    pub host: Option<String>,
+    /// The worker incarnation that ran the job (per-worker init), if any.
+    pub worker: Option<u64>,
+    pub args: Vec<Vec<u8>>,
+    pub command: Vec<u8>,
+    pub exit: Exit,
+    pub timed_out: bool,
+    /// Stopped by forkpool (halt, interrupt) rather than ending by itself.
+    pub stopped: bool,
+    pub attempts: u32,
+    pub start: SystemTime,
+    pub runtime: Duration,
+    pub stdout_len: u64,
+}
+
+impl JobRecord {
+    pub fn failed(&self) -> bool {
+        !self.exit.success()
+    }
+}
 
 /// What the finished jobs add up to.
 #[derive(Default, Debug)]
@@ -38,6 +69,11 @@ pub fn error(e: &Error) {
     if let Some(h) = e.hint() {
         msg.push_str(&format!("forkpool: hint: {h}\n"));
     }
+    write_stderr(msg.as_bytes());
+}
+
+/// A message already in forkpool's style.
+pub fn raw_error(msg: &str) {
     write_stderr(msg.as_bytes());
 }
 

@@ -12,6 +12,10 @@ use crate::template::{JobView, Template};
 pub struct Job {
     pub seq: u64,
     pub records: Vec<Record>,
+    /// `--retry-failed`: the command from the joblog, run instead of the template.
+    pub logged_command: Option<Vec<u8>>,
+    /// Attempts started so far (`--retries`).
+    pub attempts: u32,
 }
 
 pub struct JobSource {
@@ -27,9 +31,18 @@ pub struct JobSource {
     /// After -X/-m spread the inputs, every later job takes at most this many.
     spread_max: Option<usize>,
     next_seq: u64,
+    /// `--retry-failed`: a fixed list of jobs instead of the inputs.
+    fixed: Option<VecDeque<Job>>,
 }
 
 impl JobSource {
+    /// Jobs given in full (`--retry-failed`).
+    pub fn fixed(inputs: Inputs, jobs: Vec<Job>) -> JobSource {
+        let mut s = JobSource::new(inputs, Batching::One, usize::MAX, false, 1);
+        s.fixed = Some(jobs.into());
+        s
+    }
+
     pub fn new(
         inputs: Inputs,
         batching: Batching,
@@ -44,6 +57,7 @@ impl JobSource {
             check_length,
             slots,
             pending: VecDeque::new(),
+            fixed: None,
             input_done: false,
             spread_done: false,
             spread_max: None,
@@ -67,10 +81,16 @@ impl JobSource {
 
     /// Whether more jobs may come.
     pub fn exhausted(&self) -> bool {
+        if let Some(f) = &self.fixed {
+            return f.is_empty();
+        }
         self.input_done && self.pending.is_empty()
     }
 
     pub fn next_job(&mut self, template: &Template) -> Result<Option<Job>> {
+        if let Some(f) = &mut self.fixed {
+            return Ok(f.pop_front());
+        }
         let records = match self.batching {
             Batching::One => match self.pull()? {
                 Some(r) => vec![r],
@@ -112,7 +132,12 @@ impl JobSource {
             }
         }
         self.next_seq += 1;
-        Ok(Some(Job { seq, records }))
+        Ok(Some(Job {
+            seq,
+            records,
+            logged_command: None,
+            attempts: 0,
+        }))
     }
 
     /// As many records as fit in `max_chars`, judged on the shell form of the command line.

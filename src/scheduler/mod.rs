@@ -6,9 +6,9 @@
 pub mod jobs;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
@@ -17,10 +17,12 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 use crate::exec::{Executor, SpawnError, SpawnSpec};
-use crate::options::{Options, OutputMode};
+use crate::options::{HaltWhen, HaltWhy, Options, OutputMode, Resume, Threshold, Timeout};
 use crate::output::{Collector, Finished, JobOutput, Stream, WriteError};
 use crate::reactor::Reactor;
-use crate::report::Summary;
+use crate::report::joblog::{Joblog, Logged};
+use crate::report::{JobRecord, Summary};
+use crate::template::Command;
 use crate::template::{JobView, Template};
 use jobs::{Job, JobSource};
 
@@ -39,6 +41,7 @@ impl Exit {
 
 /// Signals and waits that stop a job: send a signal, wait up to the time, go on while the job's
 /// process group still has members (GNU parallel's --termseq).
+#[derive(Clone, Debug)]
 pub struct Ladder(pub Vec<(Signal, Duration)>);
 
 impl Default for Ladder {
@@ -62,6 +65,8 @@ pub enum Stop {
     Hangup,
     /// Nobody reads stdout.
     BrokenPipe,
+    /// `--halt` was triggered.
+    Halt(HaltWhen),
 }
 
 struct Running {
@@ -74,12 +79,27 @@ struct Running {
     header: Option<Vec<u8>>,
     /// The termination ladder's next step, and when it is due.
     ladder: Option<(usize, Instant)>,
+    /// The job's command as shell code (for -v, -t, the joblog and --json).
+    line: Option<Vec<u8>>,
+    start: Instant,
+    start_wall: SystemTime,
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+/// What the runner writes besides the output, and what it skips.
+#[derive(Default)]
+pub struct Extras {
+    pub joblog: Option<Joblog>,
+    /// `--resume*`: the jobs an earlier run logged.
+    pub logged: HashMap<u64, Logged>,
+    /// `--tag`, `--tagstring`: the template of each line's prefix.
+    pub tag_template: Option<Template>,
 }
 
 pub struct Runner<'a, E: Executor> {
     opts: &'a Options,
     template: &'a Template,
-    tag_template: Option<Template>,
     source: JobSource,
     exec: E,
     reactor: Reactor,
@@ -91,8 +111,14 @@ pub struct Runner<'a, E: Executor> {
     max_slots: usize,
     pids: HashMap<i32, usize>,
     running: usize,
-    /// A job that could not start for lack of resources, to try again.
-    retry: Option<Job>,
+    /// Jobs to start before new ones: lack of resources, or `--retries`.
+    retry: VecDeque<Job>,
+    extras: Extras,
+    /// Runtimes of recent jobs, for `--timeout N%`.
+    runtimes: VecDeque<Duration>,
+    last_start: Option<Instant>,
+    /// The exit status `--halt` decided on.
+    pub halt_status: Option<i32>,
     /// Process groups of finished jobs that still had members (to clean up at exit).
     lingering: Vec<i32>,
     pub summary: Summary,
@@ -104,29 +130,32 @@ impl<'a, E: Executor> Runner<'a, E> {
     pub fn new(
         opts: &'a Options,
         template: &'a Template,
-        tag_template: Option<Template>,
         source: JobSource,
         exec: E,
         collector: Collector,
         max_slots: usize,
+        extras: Extras,
     ) -> Result<Self> {
         let reactor =
             Reactor::new().map_err(|e| Error::new(format!("cannot set up the event loop: {e}")))?;
         Ok(Runner {
             opts,
             template,
-            tag_template,
             source,
             exec,
             reactor,
             collector,
-            ladder: Ladder::default(),
+            ladder: Ladder(opts.ladder.0.clone()),
             slots: Vec::new(),
             free: BinaryHeap::new(),
             max_slots,
             pids: HashMap::new(),
             running: 0,
-            retry: None,
+            retry: VecDeque::new(),
+            extras,
+            runtimes: VecDeque::new(),
+            last_start: None,
+            halt_status: None,
             lingering: Vec::new(),
             summary: Summary::default(),
             stop: None,
@@ -144,7 +173,7 @@ impl<'a, E: Executor> Runner<'a, E> {
                 break Err(e);
             }
             if self.running == 0
-                && (self.stop.is_some() || (self.retry.is_none() && self.source.exhausted()))
+                && (self.stop.is_some() || (self.retry.is_empty() && self.source.exhausted()))
             {
                 break Ok(());
             }
@@ -200,13 +229,26 @@ impl<'a, E: Executor> Runner<'a, E> {
 
     fn start_jobs(&mut self) -> Result<()> {
         while self.running < self.capacity() {
-            let job = match self.retry.take() {
+            if let (Some(delay), Some(last)) = (self.opts.delay, self.last_start)
+                && last.elapsed() < delay
+            {
+                return Ok(());
+            }
+            let job = match self.retry.pop_front() {
                 Some(j) => j,
                 None => match self.source.next_job(self.template)? {
                     Some(j) => j,
                     None => return Ok(()),
                 },
             };
+            if job.attempts == 0 && self.skip_resumed(job.seq) {
+                if let Err(e) = self.collector.skip(job.seq)
+                    && let Some(e) = self.write_failed(e)
+                {
+                    return Err(e);
+                }
+                continue;
+            }
             let slot = match self.free.pop() {
                 Some(Reverse(s)) => s,
                 None => {
@@ -217,24 +259,42 @@ impl<'a, E: Executor> Runner<'a, E> {
             if let Some(job) = self.start(job, slot)? {
                 // Out of processes or descriptors: try again when a job ends (or soon).
                 self.free.push(Reverse(slot));
-                self.retry = Some(job);
+                self.retry.push_front(job);
                 return Ok(());
             }
         }
         Ok(())
     }
 
+    /// `--resume`: whether an earlier run already did this job.
+    fn skip_resumed(&self, seq: u64) -> bool {
+        match (self.opts.resume, self.extras.logged.get(&seq)) {
+            (Resume::Done, Some(_)) => true,
+            (Resume::Failed, Some(l)) => !l.failed,
+            _ => false,
+        }
+    }
+
     /// Start one job in `slot`; gives the job back when resources are short.
-    fn start(&mut self, job: Job, slot: usize) -> Result<Option<Job>> {
+    fn start(&mut self, mut job: Job, slot: usize) -> Result<Option<Job>> {
         let view = JobView {
             records: &job.records,
             seq: job.seq,
             slot,
         };
-        let command = self.template.command(&view);
-        let needs_line = self.opts.verbose || self.opts.output.print_command;
-        let line = needs_line.then(|| self.template.shell_line(&view));
-        let tag = self.tag_template.as_ref().map(|t| t.raw_text(&view));
+        let needs_line = self.opts.verbose
+            || self.opts.output.print_command
+            || self.opts.json
+            || self.extras.joblog.is_some()
+            || self.opts.halt.is_some();
+        let (command, line) = match &job.logged_command {
+            Some(c) => (Command::Shell(c.clone()), Some(c.clone())),
+            None => (
+                self.template.command(&view),
+                needs_line.then(|| self.template.shell_line(&view)),
+            ),
+        };
+        let tag = self.extras.tag_template.as_ref().map(|t| t.raw_text(&view));
         let mode = self.opts.output.mode;
         let env = [
             ("FORKPOOL_SEQ", job.seq.to_string()),
@@ -262,6 +322,10 @@ impl<'a, E: Executor> Runner<'a, E> {
                 .note(&l)
                 .map_err(|_| Error::new("cannot write to stderr"))?;
         }
+        job.attempts += 1;
+        let start = Instant::now();
+        let start_wall = SystemTime::now();
+        self.last_start = Some(start);
         let spawned = match self.exec.spawn(&spec) {
             Ok(s) => s,
             Err(SpawnError::Transient(e)) => {
@@ -269,23 +333,32 @@ impl<'a, E: Executor> Runner<'a, E> {
                     return Err(Error::new(format!("cannot start any job: {}", crate::error::io_reason(&e)))
                         .with_hint("lower -j, or raise the process and open-file limits (ulimit -u, ulimit -n)"));
                 }
+                job.attempts -= 1;
                 return Ok(Some(job));
             }
             Err(SpawnError::Failed(msg)) => {
                 crate::report::warn(&format!("job {} cannot start: {msg}", job.seq));
-                self.summary.record(Exit::Code(127));
-                let f = Finished {
-                    seq: job.seq,
-                    header,
-                    tag,
+                self.free.push(Reverse(slot));
+                let r = Running {
+                    job,
+                    pid: 0,
+                    fds: [None, None],
+                    exit: Some(Exit::Code(127)),
                     output: JobOutput::default(),
+                    tag,
+                    header,
+                    ladder: None,
+                    line,
+                    start,
+                    start_wall,
+                    deadline: None,
+                    timed_out: false,
                 };
-                if let Err(e) = self.collector.finish(f)
+                if let Err(e) = self.complete(r, slot)
                     && let Some(e) = self.write_failed(e)
                 {
                     return Err(e);
                 }
-                self.free.push(Reverse(slot));
                 return Ok(None);
             }
         };
@@ -312,6 +385,13 @@ impl<'a, E: Executor> Runner<'a, E> {
         } else {
             None
         };
+        let deadline = match self.opts.timeout {
+            None => None,
+            Some(Timeout::Fixed(d)) => Some(start + d),
+            Some(Timeout::Percent(p)) => {
+                self.median_runtime().map(|m| start + m.mul_f64(p / 100.0))
+            }
+        };
         self.slots[slot - 1] = Some(Running {
             job,
             pid: spawned.pid,
@@ -321,6 +401,11 @@ impl<'a, E: Executor> Runner<'a, E> {
             tag,
             header,
             ladder: None,
+            line,
+            start,
+            start_wall,
+            deadline,
+            timed_out: false,
         });
         Ok(None)
     }
@@ -425,14 +510,118 @@ impl<'a, E: Executor> Runner<'a, E> {
         if group_alive(r.pid) {
             self.lingering.push(r.pid);
         }
-        let exit = r.exit.expect("checked above");
+        self.complete(r, slot)
+    }
+
+    /// A job's attempt ended: retry it, or log, report and print it.
+    fn complete(&mut self, r: Running, slot: usize) -> std::result::Result<(), WriteError> {
+        let exit = r.exit.expect("a completed job has exited");
+        let runtime = r.start.elapsed();
+        if !r.timed_out && exit.success() {
+            if self.runtimes.len() >= 1001 {
+                self.runtimes.pop_front();
+            }
+            self.runtimes.push_back(runtime);
+        }
+        if !exit.success() && r.job.attempts < self.opts.retries && self.stop.is_none() {
+            self.collector.discard(r.output);
+            self.retry.push_back(r.job);
+            return Ok(());
+        }
+        let record = JobRecord {
+            seq: r.job.seq,
+            slot,
+            host: None,
+            worker: None,
+            args: r.job.records.iter().flatten().cloned().collect(),
+            command: r.line.unwrap_or_default(),
+            exit,
+            timed_out: r.timed_out,
+            stopped: r.ladder.is_some(),
+            attempts: r.job.attempts,
+            start: r.start_wall,
+            runtime,
+            stdout_len: r.output.out.size(),
+        };
         self.summary.record(exit);
+        if let Some(log) = self.extras.joblog.as_mut() {
+            log.write(&record)?;
+        }
+        if let Some(dir) = &self.opts.results {
+            let out = self.collector.contents(&r.output.out)?;
+            let err = self.collector.contents(&r.output.err)?;
+            crate::report::results::save(dir, &r.job.records, r.job.seq, &out, &err)?;
+        }
+        self.check_halt(&record);
+        let record = self.opts.json.then_some(record);
         self.collector.finish(Finished {
             seq: r.job.seq,
             header: r.header,
             tag: r.tag,
             output: r.output,
+            record,
         })
+    }
+
+    /// `--halt`: stop when the condition is met.
+    fn check_halt(&mut self, record: &JobRecord) {
+        let Some(h) = self.opts.halt else { return };
+        if self.halt_status.is_some() {
+            return;
+        }
+        let s = &self.summary;
+        let (count, relevant) = match h.why {
+            HaltWhy::Fail => (s.failed, record.failed()),
+            HaltWhy::Success => (s.done - s.failed, !record.failed()),
+            HaltWhy::Done => (s.done, true),
+        };
+        let hit = relevant
+            && match h.threshold {
+                Threshold::Count(n) => count >= n,
+                Threshold::Percent(p) => {
+                    count as f64 * 100.0 >= p * s.done.max(1) as f64 && s.done >= 3
+                }
+            };
+        if !hit {
+            return;
+        }
+        let status = match (h.why, h.threshold) {
+            (HaltWhy::Fail, Threshold::Count(1)) => match record.exit {
+                Exit::Code(c) => c,
+                Exit::Signal(sig) => 128 + sig,
+            },
+            (HaltWhy::Success, _) => 0,
+            _ => s.exit_code(),
+        };
+        self.halt_status = Some(status);
+        let what = match h.why {
+            HaltWhy::Fail => "failed",
+            HaltWhy::Success => "succeeded",
+            HaltWhy::Done => "finished",
+        };
+        crate::report::warn(&format!(
+            "halting: job {} {what}: {}",
+            record.seq,
+            String::from_utf8_lossy(&record.command)
+        ));
+        match h.when {
+            HaltWhen::Now => self.request_stop(Stop::Halt(HaltWhen::Now)),
+            HaltWhen::Soon => {
+                if self.stop.is_none() {
+                    self.stop = Some(Stop::Halt(HaltWhen::Soon));
+                    self.retry.clear();
+                }
+            }
+        }
+    }
+
+    fn median_runtime(&self) -> Option<Duration> {
+        if self.runtimes.len() < 3 {
+            return None;
+        }
+        let mut v: Vec<Duration> = self.runtimes.iter().copied().collect();
+        v.sort();
+        Some(v[v.len() / 2])
     }
 
     fn handle_signals(&mut self) {
@@ -464,7 +653,7 @@ impl<'a, E: Executor> Runner<'a, E> {
             return;
         }
         self.stop = Some(why);
-        self.retry = None;
+        self.retry.clear();
         let now = Instant::now();
         for r in self.slots.iter_mut().flatten() {
             if r.ladder.is_none() {
@@ -484,6 +673,10 @@ impl<'a, E: Executor> Runner<'a, E> {
     fn run_ladders(&mut self) {
         let now = Instant::now();
         for r in self.slots.iter_mut().flatten() {
+            if r.deadline.is_some_and(|d| d <= now) && r.ladder.is_none() && r.exit.is_none() {
+                r.timed_out = true;
+                r.ladder = Some((0, now));
+            }
             while let Some((step, due)) = r.ladder {
                 if due > now {
                     break;
@@ -504,16 +697,21 @@ impl<'a, E: Executor> Runner<'a, E> {
     fn next_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
         let mut next: Option<Instant> = None;
+        let mut consider = |due: Instant| next = Some(next.map_or(due, |n: Instant| n.min(due)));
         for r in self.slots.iter().flatten() {
-            if let Some((step, due)) = r.ladder
-                && step != usize::MAX
-            {
-                next = Some(next.map_or(due, |n| n.min(due)));
+            if let Some((step, due)) = r.ladder {
+                if step != usize::MAX {
+                    consider(due);
+                }
+            } else if let Some(d) = r.deadline.filter(|_| r.exit.is_none()) {
+                consider(d);
             }
         }
-        if self.retry.is_some() {
-            let due = now + Duration::from_millis(50);
-            next = Some(next.map_or(due, |n| n.min(due)));
+        if !self.retry.is_empty() && self.stop.is_none() {
+            consider(now + Duration::from_millis(50));
+        }
+        if let (Some(delay), Some(last), None) = (self.opts.delay, self.last_start, self.stop) {
+            consider(last + delay);
         }
         next.map(|n| n.saturating_duration_since(now))
     }
