@@ -1,0 +1,89 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[forkpool] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'forkpool'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'forkpool'= {
+            cand -a 'Read job inputs from FILE (repeatable; - is stdin), as :::: FILE does'
+            cand --arg-file 'Read job inputs from FILE (repeatable; - is stdin), as :::: FILE does'
+            cand -d 'Input values are separated by DELIM (escapes: \n \t \0 \\)'
+            cand --delimiter 'Input values are separated by DELIM (escapes: \n \t \0 \\)'
+            cand -C 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)'
+            cand --colsep 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)'
+            cand --header 'The first value of each source (its first line with --colsep) names it: use {name}. Only '':'' (the first line) is supported'
+            cand -E 'Stop reading an input source at the value STR'
+            cand --eof 'Stop reading an input source at the value STR'
+            cand -I 'Use STR instead of {} as the replacement string for the input'
+            cand -n 'Use at most N inputs per job; -n0 reads one input per job and inserts none'
+            cand --max-args 'Use at most N inputs per job; -n0 reads one input per job and inserts none'
+            cand -L 'Use at most N input lines per job (as -n; a line ending in a blank does not continue)'
+            cand --max-lines 'Use at most N input lines per job (as -n; a line ending in a blank does not continue)'
+            cand -N 'Use at most N inputs per job, reachable as {1}..{N}; -N0 reads one input and inserts none'
+            cand --max-replace-args 'Use at most N inputs per job, reachable as {1}..{N}; -N0 reads one input and inserts none'
+            cand -s 'Limit a job''s command line to N bytes (with -X, -m, --xargs)'
+            cand --max-chars 'Limit a job''s command line to N bytes (with -X, -m, --xargs)'
+            cand --shell 'Run commands that need a shell with PATH instead of /bin/sh'
+            cand -j 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs'
+            cand --jobs 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs'
+            cand --max-procs 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs'
+            cand --delay 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)'
+            cand --timeout 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq'
+            cand --termseq 'How to stop a job: signal names and waits in ms, tried in turn while any process of the job is alive'
+            cand --retries 'Run a failed job up to N times in all; only the last attempt''s output is printed'
+            cand --halt 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 the exit status is the failing job''s. Also: never, soon, now (= now,fail=1)'
+            cand --halt-on-error 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 the exit status is the failing job''s. Also: never, soon, now (= now,fail=1)'
+            cand --tagstring 'Prefix each output line with STR and a tab; STR may use replacement strings'
+            cand --joblog 'Log each finished job to FILE in GNU parallel''s joblog format (- is stdout)'
+            cand --results 'Save each job''s stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/...'
+            cand --res 'Save each job''s stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/...'
+            cand --buffer-size 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory'
+            cand --tmpdir 'Directory for spilled output (default: $TMPDIR, else /tmp)'
+            cand -0 'Input values are separated by NUL bytes, not newlines (for find -print0)'
+            cand --null 'Input values are separated by NUL bytes, not newlines (for find -print0)'
+            cand -r 'Skip input values that are empty or only white space'
+            cand --no-run-if-empty 'Skip input values that are empty or only white space'
+            cand --link 'Pair the input sources element-wise instead of combining them; shorter ones wrap around'
+            cand --xapply 'Pair the input sources element-wise instead of combining them; shorter ones wrap around'
+            cand -X 'Put as many inputs in each job as the command line allows, repeating the word around {} for each one (context replace); spread them over the job slots when they all fit'
+            cand -m 'Put as many inputs in each job as the command line allows; spread them over the job slots when they all fit'
+            cand --xargs 'Put as many inputs in each job as the command line allows, as xargs does'
+            cand -q 'Quote the command words too, so they reach the program as literal arguments'
+            cand --quote 'Quote the command words too, so they reach the program as literal arguments'
+            cand -k 'Print each job''s output in input order (it is still written whole when the job ends)'
+            cand --keep-order 'Print each job''s output in input order (it is still written whole when the job ends)'
+            cand --line-buffer 'Write output as whole lines as soon as they are produced; lines of jobs interleave'
+            cand --lb 'Write output as whole lines as soon as they are produced; lines of jobs interleave'
+            cand -u 'Write output straight through, as produced; jobs'' output may mix mid-line'
+            cand --ungroup 'Write output straight through, as produced; jobs'' output may mix mid-line'
+            cand --group 'Write each job''s output whole when it ends (the default)'
+            cand --tag 'Prefix each output line with the job''s input and a tab'
+            cand --dry-run 'Print the commands that would run, in input order, without running them'
+            cand -t 'Print each command on stderr before it runs'
+            cand --verbose 'Print each command on stderr before it runs'
+            cand -v 'Print each command on stdout before its output'
+            cand --json 'Print one JSON object per finished job on stdout instead of the jobs'' output (see JSON OUTPUT below)'
+            cand --resume 'Skip the jobs whose sequence number is already in --joblog; append to it'
+            cand --resume-failed 'As --resume, but run again the jobs the joblog records as failed (with today''s command)'
+            cand --retry-failed 'Run again only the jobs that --joblog records as failed, with their logged commands'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

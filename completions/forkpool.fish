@@ -1,0 +1,43 @@
+complete -c forkpool -s a -l arg-file -d 'Read job inputs from FILE (repeatable; - is stdin), as :::: FILE does' -r -F
+complete -c forkpool -s d -l delimiter -d 'Input values are separated by DELIM (escapes: \\n \\t \\0 \\\\)' -r
+complete -c forkpool -s C -l colsep -d 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)' -r
+complete -c forkpool -l header -d 'The first value of each source (its first line with --colsep) names it: use {name}. Only \':\' (the first line) is supported' -r
+complete -c forkpool -s E -l eof -d 'Stop reading an input source at the value STR' -r
+complete -c forkpool -s I -d 'Use STR instead of {} as the replacement string for the input' -r
+complete -c forkpool -s n -l max-args -d 'Use at most N inputs per job; -n0 reads one input per job and inserts none' -r
+complete -c forkpool -s L -l max-lines -d 'Use at most N input lines per job (as -n; a line ending in a blank does not continue)' -r
+complete -c forkpool -s N -l max-replace-args -d 'Use at most N inputs per job, reachable as {1}..{N}; -N0 reads one input and inserts none' -r
+complete -c forkpool -s s -l max-chars -d 'Limit a job\'s command line to N bytes (with -X, -m, --xargs)' -r
+complete -c forkpool -l shell -d 'Run commands that need a shell with PATH instead of /bin/sh' -r -F
+complete -c forkpool -s j -l jobs -l max-procs -d 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs' -r
+complete -c forkpool -l delay -d 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)' -r
+complete -c forkpool -l timeout -d 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq' -r
+complete -c forkpool -l termseq -d 'How to stop a job: signal names and waits in ms, tried in turn while any process of the job is alive' -r
+complete -c forkpool -l retries -d 'Run a failed job up to N times in all; only the last attempt\'s output is printed' -r
+complete -c forkpool -l halt -l halt-on-error -d 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 the exit status is the failing job\'s. Also: never, soon, now (= now,fail=1)' -r
+complete -c forkpool -l tagstring -d 'Prefix each output line with STR and a tab; STR may use replacement strings' -r
+complete -c forkpool -l joblog -d 'Log each finished job to FILE in GNU parallel\'s joblog format (- is stdout)' -r -F
+complete -c forkpool -l results -l res -d 'Save each job\'s stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/...' -r -F
+complete -c forkpool -l buffer-size -d 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory' -r
+complete -c forkpool -l tmpdir -d 'Directory for spilled output (default: $TMPDIR, else /tmp)' -r -F
+complete -c forkpool -s 0 -l null -d 'Input values are separated by NUL bytes, not newlines (for find -print0)'
+complete -c forkpool -s r -l no-run-if-empty -d 'Skip input values that are empty or only white space'
+complete -c forkpool -l link -l xapply -d 'Pair the input sources element-wise instead of combining them; shorter ones wrap around'
+complete -c forkpool -s X -d 'Put as many inputs in each job as the command line allows, repeating the word around {} for each one (context replace); spread them over the job slots when they all fit'
+complete -c forkpool -s m -d 'Put as many inputs in each job as the command line allows; spread them over the job slots when they all fit'
+complete -c forkpool -l xargs -d 'Put as many inputs in each job as the command line allows, as xargs does'
+complete -c forkpool -s q -l quote -d 'Quote the command words too, so they reach the program as literal arguments'
+complete -c forkpool -s k -l keep-order -d 'Print each job\'s output in input order (it is still written whole when the job ends)'
+complete -c forkpool -l line-buffer -l lb -d 'Write output as whole lines as soon as they are produced; lines of jobs interleave'
+complete -c forkpool -s u -l ungroup -d 'Write output straight through, as produced; jobs\' output may mix mid-line'
+complete -c forkpool -l group -d 'Write each job\'s output whole when it ends (the default)'
+complete -c forkpool -l tag -d 'Prefix each output line with the job\'s input and a tab'
+complete -c forkpool -l dry-run -d 'Print the commands that would run, in input order, without running them'
+complete -c forkpool -s t -l verbose -d 'Print each command on stderr before it runs'
+complete -c forkpool -s v -d 'Print each command on stdout before its output'
+complete -c forkpool -l json -d 'Print one JSON object per finished job on stdout instead of the jobs\' output (see JSON OUTPUT below)'
+complete -c forkpool -l resume -d 'Skip the jobs whose sequence number is already in --joblog; append to it'
+complete -c forkpool -l resume-failed -d 'As --resume, but run again the jobs the joblog records as failed (with today\'s command)'
+complete -c forkpool -l retry-failed -d 'Run again only the jobs that --joblog records as failed, with their logged commands'
+complete -c forkpool -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forkpool -s V -l version -d 'Print version'
