@@ -6,3 +6,4 @@ mod compat;
 mod core;
 mod docs;
 mod results;
+mod signals;
