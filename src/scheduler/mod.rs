@@ -326,6 +326,22 @@ impl<'a, E: Executor> Runner<'a, E> {
         let start = Instant::now();
         let start_wall = SystemTime::now();
         self.last_start = Some(start);
+        // The job's state from now on; a job that cannot start completes from it too.
+        let mut r = Running {
+            job,
+            pid: 0,
+            fds: [None, None],
+            exit: None,
+            output: JobOutput::default(),
+            tag,
+            header,
+            ladder: None,
+            line,
+            start,
+            start_wall,
+            deadline: None,
+            timed_out: false,
+        };
         let spawned = match self.exec.spawn(&spec) {
             Ok(s) => s,
             Err(SpawnError::Transient(e)) => {
@@ -333,27 +349,13 @@ impl<'a, E: Executor> Runner<'a, E> {
                     return Err(Error::new(format!("cannot start any job: {}", crate::error::io_reason(&e)))
                         .with_hint("lower -j, or raise the process and open-file limits (ulimit -u, ulimit -n)"));
                 }
-                job.attempts -= 1;
-                return Ok(Some(job));
+                r.job.attempts -= 1;
+                return Ok(Some(r.job));
             }
             Err(SpawnError::Failed(msg)) => {
-                crate::report::warn(&format!("job {} cannot start: {msg}", job.seq));
+                crate::report::warn(&format!("job {} cannot start: {msg}", r.job.seq));
                 self.free.push(Reverse(slot));
-                let r = Running {
-                    job,
-                    pid: 0,
-                    fds: [None, None],
-                    exit: Some(Exit::Code(127)),
-                    output: JobOutput::default(),
-                    tag,
-                    header,
-                    ladder: None,
-                    line,
-                    start,
-                    start_wall,
-                    deadline: None,
-                    timed_out: false,
-                };
+                r.exit = Some(Exit::Code(127));
                 if let Err(e) = self.complete(r, slot)
                     && let Some(e) = self.write_failed(e)
                 {
@@ -363,14 +365,14 @@ impl<'a, E: Executor> Runner<'a, E> {
             }
         };
         if mode != OutputMode::Group
-            && let Some(h) = header.as_ref()
-            && let Err(e) = self.collector.started(h, tag.as_deref())
+            && let Some(h) = r.header.take()
+            && let Err(e) = self.collector.started(&h, r.tag.as_deref())
             && let Some(e) = self.write_failed(e)
         {
             return Err(e);
         }
-        let mut fds = [spawned.stdout, spawned.stderr];
-        for (i, fd) in fds.iter_mut().enumerate() {
+        r.fds = [spawned.stdout, spawned.stderr];
+        for (i, fd) in r.fds.iter_mut().enumerate() {
             if let Some(f) = fd {
                 set_nonblocking(f);
                 self.reactor
@@ -378,35 +380,17 @@ impl<'a, E: Executor> Runner<'a, E> {
                     .map_err(|e| Error::new(format!("cannot watch a job's output: {e}")))?;
             }
         }
-        self.pids.insert(spawned.pid, slot);
-        self.running += 1;
-        let header = if mode == OutputMode::Group {
-            header
-        } else {
-            None
-        };
-        let deadline = match self.opts.timeout {
+        r.pid = spawned.pid;
+        r.deadline = match self.opts.timeout {
             None => None,
             Some(Timeout::Fixed(d)) => Some(start + d),
             Some(Timeout::Percent(p)) => {
                 self.median_runtime().map(|m| start + m.mul_f64(p / 100.0))
             }
         };
-        self.slots[slot - 1] = Some(Running {
-            job,
-            pid: spawned.pid,
-            fds,
-            exit: None,
-            output: JobOutput::default(),
-            tag,
-            header,
-            ladder: None,
-            line,
-            start,
-            start_wall,
-            deadline,
-            timed_out: false,
-        });
+        self.pids.insert(spawned.pid, slot);
+        self.running += 1;
+        self.slots[slot - 1] = Some(r);
         Ok(None)
     }
 
