@@ -127,10 +127,12 @@ fn resume_skips_logged_jobs_and_appends() {
         .assert()
         .success()
         .stdout("c\n");
-    let seqs: Vec<String> = joblog_rows(&log)
+    // The joblog is in completion order; jobs 1 and 2 may have finished either way round.
+    let mut seqs: Vec<String> = joblog_rows(&log)
         .into_iter()
         .map(|r| r[0].clone())
         .collect();
+    seqs.sort();
     assert_eq!(seqs, ["1", "2", "3"]);
 }
 
