@@ -1,7 +1,7 @@
 //! The validated options the program runs with, built from what the user typed (`cli.rs`).
 //! Every check that can fail before a job starts is here, with a message that says what to fix.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
@@ -599,11 +599,6 @@ pub fn unescape(s: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// An OsStr as bytes (for messages and templates).
-pub fn bytes(s: &OsStr) -> &[u8] {
-    s.as_bytes()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! signal handlers.
 
 use std::io::{self, Read};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,10 +106,6 @@ impl Reactor {
             terminate: self.counts[1].swap(0, Ordering::SeqCst),
             hangup: self.counts[2].swap(0, Ordering::SeqCst),
         }
-    }
-
-    pub fn wake_fd(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
     }
 }
 

@@ -142,11 +142,6 @@ impl Template {
         }
     }
 
-    /// Whether the template uses `{%}` (its rendering depends on the slot).
-    pub fn uses_slot(&self) -> bool {
-        self.tokens.contains(&Token::Slot)
-    }
-
     /// The command for one job: direct words when no shell is needed, else shell code.
     pub fn command(&self, job: &JobView) -> Command {
         if self.direct {

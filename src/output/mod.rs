@@ -164,7 +164,7 @@ impl Collector {
     /// `-t`: a command about to run, on stderr.
     pub fn note(&mut self, line: &[u8]) -> io::Result<()> {
         self.sink.write(Stream::Err, line, None)?;
-        self.sink.end_block(Stream::Err, None)
+        self.sink.end_block(Stream::Err)
     }
 
     /// A job ended: print it now, or keep it until its turn (-k).
@@ -245,7 +245,7 @@ impl Collector {
             self.write_segments(stream, &buf.segs, tag)
                 .map_err(from_io)?;
             self.sink.write(stream, &buf.mem, tag).map_err(from_io)?;
-            self.sink.end_block(stream, tag).map_err(from_io)?;
+            self.sink.end_block(stream).map_err(from_io)?;
             self.mem_used -= buf.mem.len();
         }
         Ok(())

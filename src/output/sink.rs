@@ -54,7 +54,7 @@ impl Sink {
     }
 
     /// A job's block on `stream` ends: the next one starts a fresh line for tagging.
-    pub fn end_block(&mut self, stream: Stream, _tag: Option<&[u8]>) -> io::Result<()> {
+    pub fn end_block(&mut self, stream: Stream) -> io::Result<()> {
         match stream {
             Stream::Out => self.at_line_start[0] = true,
             Stream::Err => {
