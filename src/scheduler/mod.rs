@@ -7,7 +7,7 @@ pub mod jobs;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
@@ -43,18 +43,6 @@ impl Exit {
 /// process group still has members (GNU parallel's --termseq).
 #[derive(Clone, Debug)]
 pub struct Ladder(pub Vec<(Signal, Duration)>);
-
-impl Default for Ladder {
-    fn default() -> Self {
-        let ms = Duration::from_millis;
-        Ladder(vec![
-            (Signal::SIGTERM, ms(200)),
-            (Signal::SIGTERM, ms(100)),
-            (Signal::SIGTERM, ms(50)),
-            (Signal::SIGKILL, ms(25)),
-        ])
-    }
-}
 
 /// Why the run stops starting jobs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,7 +92,6 @@ pub struct Runner<'a, E: Executor> {
     exec: E,
     reactor: Reactor,
     collector: Collector,
-    ladder: Ladder,
     /// Index = slot - 1.
     slots: Vec<Option<Running>>,
     free: BinaryHeap<Reverse<usize>>,
@@ -145,7 +132,6 @@ impl<'a, E: Executor> Runner<'a, E> {
             exec,
             reactor,
             collector,
-            ladder: Ladder(opts.ladder.0.clone()),
             slots: Vec::new(),
             free: BinaryHeap::new(),
             max_slots,
@@ -187,7 +173,7 @@ impl<'a, E: Executor> Runner<'a, E> {
                 break Err(Error::new(format!("event loop failed: {e}")));
             }
             for &token in &ready {
-                if let Err(e) = self.read_pipe(token)
+                if let Err(e) = self.read_pipe(token).map(drop)
                     && let Some(e) = self.write_failed(e)
                 {
                     return Err(e);
@@ -376,7 +362,7 @@ impl<'a, E: Executor> Runner<'a, E> {
             if let Some(f) = fd {
                 set_nonblocking(f);
                 self.reactor
-                    .add(f.as_fd(), (slot as u64) << 1 | i as u64)
+                    .add(f.as_fd(), token(slot, i))
                     .map_err(|e| Error::new(format!("cannot watch a job's output: {e}")))?;
             }
         }
@@ -394,7 +380,8 @@ impl<'a, E: Executor> Runner<'a, E> {
         Ok(None)
     }
 
-    fn read_pipe(&mut self, token: u64) -> std::result::Result<(), WriteError> {
+    /// One read from a job's pipe; true when it read data (more may be waiting).
+    fn read_pipe(&mut self, token: u64) -> std::result::Result<bool, WriteError> {
         let slot = (token >> 1) as usize;
         let stream = if token & 1 == 0 {
             Stream::Out
@@ -402,25 +389,28 @@ impl<'a, E: Executor> Runner<'a, E> {
             Stream::Err
         };
         let Some(r) = self.slots[slot - 1].as_mut() else {
-            return Ok(());
+            return Ok(false);
         };
         let Some(fd) = r.fds[token as usize & 1].as_ref() else {
-            return Ok(());
+            return Ok(false);
         };
         match nix::unistd::read(fd, &mut self.read_buf) {
             Ok(0) | Err(Errno::EIO) => {
                 let fd = r.fds[token as usize & 1].take().expect("checked above");
                 self.reactor.remove(fd.as_fd());
-                self.maybe_finish(slot)
+                self.maybe_finish(slot).map(|()| false)
             }
-            Ok(n) => self.collector.append(
-                r.job.seq,
-                &mut r.output,
-                stream,
-                &self.read_buf[..n],
-                r.tag.as_deref(),
-            ),
-            Err(_) => Ok(()),
+            Ok(n) => self
+                .collector
+                .append(
+                    r.job.seq,
+                    &mut r.output,
+                    stream,
+                    &self.read_buf[..n],
+                    r.tag.as_deref(),
+                )
+                .map(|()| true),
+            Err(_) => Ok(false),
         }
     }
 
@@ -445,41 +435,30 @@ impl<'a, E: Executor> Runner<'a, E> {
         };
         let r = self.slots[slot - 1].as_mut().expect("a running job's slot");
         r.exit = Some(exit);
-        if r.fds.iter().any(Option::is_some) && !group_alive(pid) {
-            // The pipes are held by a process outside the job's group: take what is there now.
-            self.drain(slot);
-        }
-        if let Err(e) = self.maybe_finish(slot)
+        let drained = if r.fds.iter().any(Option::is_some) && !group_alive(pid) {
+            self.drain(slot)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = drained.and_then(|()| self.maybe_finish(slot))
             && let Some(e) = self.write_failed(e)
         {
             crate::report::error(&e);
         }
     }
 
-    fn drain(&mut self, slot: usize) {
+    /// Take what a job's pipes hold now, then stop waiting for their end: whatever still holds
+    /// them is outside the job's process group.
+    fn drain(&mut self, slot: usize) -> std::result::Result<(), WriteError> {
         for i in 0..2 {
-            loop {
-                let r = self.slots[slot - 1].as_mut().expect("running");
-                let Some(fd) = r.fds[i].as_ref() else { break };
-                match nix::unistd::read(fd, &mut self.read_buf) {
-                    Ok(n) if n > 0 => {
-                        let stream = if i == 0 { Stream::Out } else { Stream::Err };
-                        let _ = self.collector.append(
-                            r.job.seq,
-                            &mut r.output,
-                            stream,
-                            &self.read_buf[..n],
-                            r.tag.as_deref(),
-                        );
-                    }
-                    _ => {
-                        let fd = r.fds[i].take().expect("checked above");
-                        self.reactor.remove(fd.as_fd());
-                        break;
-                    }
-                }
+            while self.read_pipe(token(slot, i))? {}
+            if let Some(r) = self.slots[slot - 1].as_mut()
+                && let Some(fd) = r.fds[i].take()
+            {
+                self.reactor.remove(fd.as_fd());
             }
         }
+        Ok(())
     }
 
     /// A job is done when its process has exited and both pipes are closed.
@@ -665,11 +644,11 @@ impl<'a, E: Executor> Runner<'a, E> {
                 if due > now {
                     break;
                 }
-                if step >= self.ladder.0.len() || !group_alive(r.pid) {
+                if step >= self.opts.ladder.0.len() || !group_alive(r.pid) {
                     r.ladder = Some((usize::MAX, far_future()));
                     break;
                 }
-                let (sig, wait) = self.ladder.0[step];
+                let (sig, wait) = self.opts.ladder.0[step];
                 let _ = killpg(Pid::from_raw(r.pid), sig);
                 // A stopped job cannot act on SIGTERM.
                 let _ = killpg(Pid::from_raw(r.pid), Signal::SIGCONT);
@@ -702,17 +681,34 @@ impl<'a, E: Executor> Runner<'a, E> {
 
     /// At exit: no job, grandchild or zombie survives forkpool.
     fn cleanup(&mut self) {
-        for r in self.slots.iter().flatten() {
-            let _ = killpg(Pid::from_raw(r.pid), Signal::SIGKILL);
-        }
-        for &pgid in &self.lingering {
+        let groups = self.slots.iter().flatten().map(|r| r.pid);
+        for pgid in groups.chain(self.lingering.iter().copied()) {
             let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
         }
-        for pid in crate::exec::children() {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        // Descendants that left their job's group were re-parented to forkpool (the subreaper);
+        // more may arrive while their parents die, so sweep until no child is left. Killing
+        // first means the blocking wait never waits on a living process for long.
+        loop {
+            let children = crate::exec::children();
+            if children.is_empty() {
+                break;
+            }
+            for pid in children {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            if waitpid(Pid::from_raw(-1), None).is_err() {
+                break;
+            }
         }
-        while waitpid(Pid::from_raw(-1), None).is_ok() {}
+        while matches!(waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)), Ok(s) if s != WaitStatus::StillAlive)
+        {
+        }
     }
+}
+
+/// The epoll token of a slot's stdout (0) or stderr (1) pipe.
+fn token(slot: usize, stream: usize) -> u64 {
+    (slot as u64) << 1 | stream as u64
 }
 
 /// Whether the process group led by `pgid` still has a member.
@@ -732,5 +728,4 @@ fn set_nonblocking(fd: &OwnedFd) {
             FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
         );
     }
-    let _ = fd.as_raw_fd();
 }
