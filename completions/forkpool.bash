@@ -23,7 +23,7 @@ _forkpool() {
 
     case "${cmd}" in
         forkpool)
-            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -h -V --arg-file --null --delimiter --colsep --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --buffer-size --tmpdir --help --version"
+            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -h -V --arg-file --null --delimiter --colsep --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --bar --eta --init --teardown --worker-max-jobs --init-timeout --buffer-size --tmpdir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +154,22 @@ _forkpool() {
                     return 0
                     ;;
                 --res)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --init)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --teardown)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker-max-jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --init-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

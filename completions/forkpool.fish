@@ -18,6 +18,10 @@ complete -c forkpool -l halt -l halt-on-error -d 'Stop early: WHEN,WHY=N or WHEN
 complete -c forkpool -l tagstring -d 'Prefix each output line with STR and a tab; STR may use replacement strings' -r
 complete -c forkpool -l joblog -d 'Log each finished job to FILE in GNU parallel\'s joblog format (- is stdout)' -r -F
 complete -c forkpool -l results -l res -d 'Save each job\'s stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/...' -r -F
+complete -c forkpool -l init -d 'Run shell command CMD once in each worker slot before the slot\'s first job (and again after each recycle). It sees FORKPOOL_SLOT, FORKPOOL_WORKER (this worker\'s run-unique id) and FORKPOOL_ENV, a file: KEY=VALUE lines it writes there are added to the environment of every job the worker runs. Its output goes to stderr. A worker whose init fails (non-zero exit, or past --init-timeout) 3 times in a row is retired; its jobs run on other workers' -r
+complete -c forkpool -l teardown -d 'Run shell command CMD once per worker after its last job: at the end of input, before a recycle and on interrupt. It sees the same environment as the worker\'s jobs' -r
+complete -c forkpool -l worker-max-jobs -d 'Recycle a worker after N jobs: run --teardown, then --init again as a new worker' -r
+complete -c forkpool -l init-timeout -d 'Time limit for each --init and --teardown run (e.g. 30s, 2m). On interrupt, teardowns get this long, or 10s when it is not given' -r
 complete -c forkpool -l buffer-size -d 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory' -r
 complete -c forkpool -l tmpdir -d 'Directory for spilled output (default: $TMPDIR, else /tmp)' -r -F
 complete -c forkpool -s 0 -l null -d 'Input values are separated by NUL bytes, not newlines (for find -print0)'
@@ -39,5 +43,7 @@ complete -c forkpool -l json -d 'Print one JSON object per finished job on stdou
 complete -c forkpool -l resume -d 'Skip the jobs whose sequence number is already in --joblog; append to it'
 complete -c forkpool -l resume-failed -d 'As --resume, but run again the jobs the joblog records as failed (with today\'s command)'
 complete -c forkpool -l retry-failed -d 'Run again only the jobs that --joblog records as failed, with their logged commands'
+complete -c forkpool -l bar -d 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known'
+complete -c forkpool -l eta -d 'Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left. Shown only when stderr is a terminal'
 complete -c forkpool -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c forkpool -s V -l version -d 'Print version'

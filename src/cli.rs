@@ -12,6 +12,7 @@ const COMMAND: &str = "Command";
 const SCHEDULING: &str = "Scheduling";
 const OUTPUT: &str = "Output";
 const RESULTS: &str = "Results";
+const WORKERS: &str = "Workers";
 
 const ABOUT: &str =
     "Run commands in parallel: a fast, streaming, byte-exact job runner that speaks GNU parallel.";
@@ -250,6 +251,38 @@ pub struct Cli {
     /// Save each job's stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/...
     #[arg(long = "results", visible_alias = "res", value_name = "DIR", help_heading = RESULTS)]
     pub results: Option<PathBuf>,
+
+    /// Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed
+    /// time and ETA. Shown only when stderr is a terminal; the total appears once it is known.
+    #[arg(long = "bar", help_heading = OUTPUT)]
+    pub bar: bool,
+
+    /// Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left.
+    /// Shown only when stderr is a terminal.
+    #[arg(long = "eta", help_heading = OUTPUT)]
+    pub eta: bool,
+
+    /// Run shell command CMD once in each worker slot before the slot's first job (and again after
+    /// each recycle). It sees FORKPOOL_SLOT, FORKPOOL_WORKER (this worker's run-unique id) and
+    /// FORKPOOL_ENV, a file: KEY=VALUE lines it writes there are added to the environment of
+    /// every job the worker runs. Its output goes to stderr. A worker whose init fails (non-zero
+    /// exit, or past --init-timeout) 3 times in a row is retired; its jobs run on other workers.
+    #[arg(long = "init", value_name = "CMD", help_heading = WORKERS)]
+    pub init: Option<OsString>,
+
+    /// Run shell command CMD once per worker after its last job: at the end of input, before a
+    /// recycle and on interrupt. It sees the same environment as the worker's jobs.
+    #[arg(long = "teardown", value_name = "CMD", help_heading = WORKERS)]
+    pub teardown: Option<OsString>,
+
+    /// Recycle a worker after N jobs: run --teardown, then --init again as a new worker.
+    #[arg(long = "worker-max-jobs", value_name = "N", help_heading = WORKERS)]
+    pub worker_max_jobs: Option<u64>,
+
+    /// Time limit for each --init and --teardown run (e.g. 30s, 2m). On interrupt, teardowns
+    /// get this long, or 10s when it is not given.
+    #[arg(long = "init-timeout", value_name = "DURATION", help_heading = WORKERS)]
+    pub init_timeout: Option<String>,
 
     /// Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled
     /// to unlinked files in the temporary directory.

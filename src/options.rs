@@ -122,6 +122,28 @@ pub struct Options {
     pub joblog: Option<PathBuf>,
     pub resume: Resume,
     pub results: Option<PathBuf>,
+    /// `--init`, `--teardown`, `--worker-max-jobs`: the worker life cycle, when any is given.
+    pub workers: Option<WorkerOptions>,
+    pub progress: Progress,
+}
+
+/// The per-worker life cycle.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    pub init: Option<Vec<u8>>,
+    pub teardown: Option<Vec<u8>>,
+    /// Recycle a worker after this many jobs.
+    pub max_jobs: Option<u64>,
+    /// Time limit of each init and teardown.
+    pub timeout: Option<Duration>,
+}
+
+/// What progress forkpool shows on stderr.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Progress {
+    Off,
+    Bar,
+    Eta,
 }
 
 /// The longest argument Linux passes to a program (MAX_ARG_STRLEN), less its NUL: `sh -c` gets
@@ -280,6 +302,36 @@ impl Options {
                 Error::new("--retries 0 would run no job").with_hint("give --retries 1 or more")
             );
         }
+        if cli.worker_max_jobs == Some(0) {
+            return Err(Error::new("--worker-max-jobs 0 would run no job")
+                .with_hint("give --worker-max-jobs 1 or more"));
+        }
+        let workers =
+            if cli.init.is_some() || cli.teardown.is_some() || cli.worker_max_jobs.is_some() {
+                Some(WorkerOptions {
+                    init: cli.init.map(OsString::into_vec),
+                    teardown: cli.teardown.map(OsString::into_vec),
+                    max_jobs: cli.worker_max_jobs,
+                    timeout: cli
+                        .init_timeout
+                        .as_deref()
+                        .map(|t| parse_duration(t, "--init-timeout"))
+                        .transpose()?,
+                })
+            } else {
+                if cli.init_timeout.is_some() {
+                    return Err(Error::new(
+                        "--init-timeout has no effect without --init or --teardown",
+                    )
+                    .with_hint("add --init CMD, or drop --init-timeout"));
+                }
+                None
+            };
+        let progress = match (cli.bar, cli.eta) {
+            (true, _) => Progress::Bar,
+            (false, true) => Progress::Eta,
+            _ => Progress::Off,
+        };
         let opts = Options {
             command,
             quote_words: cli.quote,
@@ -310,6 +362,8 @@ impl Options {
             joblog: cli.joblog,
             resume,
             results: cli.results,
+            workers,
+            progress,
         };
         Ok((opts, input))
     }
