@@ -129,6 +129,9 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         )?);
     }
     extras.tag_template = tag_template;
+    if opts.progress != options::Progress::Off {
+        extras.progress = Some(report::progress::Progress::new(opts.progress, None));
+    }
     exec::become_subreaper();
     let collector = Collector::new(&opts.output, Sink::stdio());
     let executor = exec::local::Local {

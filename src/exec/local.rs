@@ -21,8 +21,8 @@ pub struct Local {
 }
 
 impl Executor for Local {
-    fn spawn(&mut self, spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
-        match spec.command {
+    fn spawn(&self, spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
+        match &spec.command {
             Command::Direct(argv) => match self.start(argv, spec) {
                 Err(e) if falls_back_to_shell(&e) => {
                     let mut line = Vec::new();
@@ -64,9 +64,7 @@ impl Local {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
         cmd.process_group(0);
-        for (k, v) in spec.env {
-            cmd.env(k, v);
-        }
+        cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd.spawn()?;
         let pid = child.id() as i32;
         Ok(Spawned {

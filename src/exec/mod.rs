@@ -3,18 +3,20 @@
 
 pub mod local;
 
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
 
 use crate::template::Command;
 
-/// What to start for one job.
-pub struct SpawnSpec<'a> {
-    pub command: &'a Command,
+/// What to start for one job (or one worker's init or teardown). Owned, so it can be handed to
+/// another thread.
+pub struct SpawnSpec {
+    pub command: Command,
     /// Pipe the job's stdout and stderr to forkpool (else they are forkpool's own).
     pub capture: bool,
     /// Extra environment for the job.
-    pub env: &'a [(&'static str, String)],
+    pub env: Vec<(OsString, OsString)>,
 }
 
 /// A started job: the leader of its own process group, whose id is `pid`.
@@ -32,8 +34,9 @@ pub enum SpawnError {
     Failed(String),
 }
 
-pub trait Executor {
-    fn spawn(&mut self, spec: &SpawnSpec) -> Result<Spawned, SpawnError>;
+/// Starts processes. `Sync`, so several threads can spawn at once.
+pub trait Executor: Send + Sync {
+    fn spawn(&self, spec: &SpawnSpec) -> Result<Spawned, SpawnError>;
 }
 
 /// The number of CPUs this process may use.

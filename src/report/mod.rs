@@ -1,6 +1,7 @@
 //! Reporting: the run's summary and exit status policy, and forkpool's own messages on stderr.
 
 pub mod joblog;
+pub mod progress;
 pub mod results;
 
 use std::time::{Duration, SystemTime};

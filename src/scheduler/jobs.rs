@@ -79,6 +79,11 @@ impl JobSource {
         Ok(r)
     }
 
+    /// How many jobs the source has given so far.
+    pub fn produced(&self) -> u64 {
+        self.next_seq - 1
+    }
+
     /// Whether more jobs may come.
     pub fn exhausted(&self) -> bool {
         if let Some(f) = &self.fixed {

@@ -7,6 +7,7 @@ pub mod jobs;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,6 +22,7 @@ use crate::options::{HaltWhen, HaltWhy, Options, OutputMode, Resume, Threshold, 
 use crate::output::{Collector, Finished, JobOutput, Stream, WriteError};
 use crate::reactor::Reactor;
 use crate::report::joblog::{Joblog, Logged};
+use crate::report::progress::Progress;
 use crate::report::{JobRecord, Summary};
 use crate::template::Command;
 use crate::template::{JobView, Template};
@@ -83,6 +85,8 @@ pub struct Extras {
     pub logged: HashMap<u64, Logged>,
     /// `--tag`, `--tagstring`: the template of each line's prefix.
     pub tag_template: Option<Template>,
+    /// `--bar`, `--eta`.
+    pub progress: Option<Progress>,
 }
 
 pub struct Runner<'a, E: Executor> {
@@ -111,6 +115,9 @@ pub struct Runner<'a, E: Executor> {
     pub summary: Summary,
     pub stop: Option<Stop>,
     read_buf: Vec<u8>,
+    /// Jobs skipped by `--resume` (for the progress total).
+    skipped: u64,
+    total_known: bool,
 }
 
 impl<'a, E: Executor> Runner<'a, E> {
@@ -146,6 +153,8 @@ impl<'a, E: Executor> Runner<'a, E> {
             summary: Summary::default(),
             stop: None,
             read_buf: vec![0; 64 * 1024],
+            skipped: 0,
+            total_known: false,
         })
     }
 
@@ -187,6 +196,9 @@ impl<'a, E: Executor> Runner<'a, E> {
             Err(e) => self.write_failed(e).map_or(Ok(()), Err),
             Ok(()) => Ok(()),
         };
+        if let Some(p) = self.extras.progress.as_mut() {
+            p.finish();
+        }
         self.cleanup();
         result.and(flushed)
     }
@@ -224,10 +236,14 @@ impl<'a, E: Executor> Runner<'a, E> {
                 Some(j) => j,
                 None => match self.source.next_job(self.template)? {
                     Some(j) => j,
-                    None => return Ok(()),
+                    None => {
+                        self.input_ended();
+                        return Ok(());
+                    }
                 },
             };
             if job.attempts == 0 && self.skip_resumed(job.seq) {
+                self.skipped += 1;
                 if let Err(e) = self.collector.skip(job.seq)
                     && let Some(e) = self.write_failed(e)
                 {
@@ -250,6 +266,16 @@ impl<'a, E: Executor> Runner<'a, E> {
             }
         }
         Ok(())
+    }
+
+    /// The input ended: the progress display learns the total.
+    fn input_ended(&mut self) {
+        if !self.total_known
+            && let Some(p) = self.extras.progress.as_mut()
+        {
+            self.total_known = true;
+            p.set_total(self.source.produced() - self.skipped);
+        }
     }
 
     /// `--resume`: whether an earlier run already did this job.
@@ -282,16 +308,20 @@ impl<'a, E: Executor> Runner<'a, E> {
         };
         let tag = self.extras.tag_template.as_ref().map(|t| t.raw_text(&view));
         let mode = self.opts.output.mode;
-        let env = [
-            ("FORKPOOL_SEQ", job.seq.to_string()),
-            ("FORKPOOL_SLOT", slot.to_string()),
-            ("PARALLEL_SEQ", job.seq.to_string()),
-            ("PARALLEL_JOBSLOT", slot.to_string()),
+        let (seq, slot_s) = (
+            OsString::from(job.seq.to_string()),
+            OsString::from(slot.to_string()),
+        );
+        let env = vec![
+            ("FORKPOOL_SEQ".into(), seq.clone()),
+            ("FORKPOOL_SLOT".into(), slot_s.clone()),
+            ("PARALLEL_SEQ".into(), seq),
+            ("PARALLEL_JOBSLOT".into(), slot_s),
         ];
         let spec = SpawnSpec {
-            command: &command,
+            command,
             capture: mode != OutputMode::Ungroup,
-            env: &env,
+            env,
         };
         let header = line
             .as_ref()
@@ -342,6 +372,9 @@ impl<'a, E: Executor> Runner<'a, E> {
                 crate::report::warn(&format!("job {} cannot start: {msg}", r.job.seq));
                 self.free.push(Reverse(slot));
                 r.exit = Some(Exit::Code(127));
+                if let Some(p) = self.extras.progress.as_mut() {
+                    p.started();
+                }
                 if let Err(e) = self.complete(r, slot)
                     && let Some(e) = self.write_failed(e)
                 {
@@ -376,6 +409,9 @@ impl<'a, E: Executor> Runner<'a, E> {
         };
         self.pids.insert(spawned.pid, slot);
         self.running += 1;
+        if let Some(p) = self.extras.progress.as_mut() {
+            p.started();
+        }
         self.slots[slot - 1] = Some(r);
         Ok(None)
     }
@@ -489,6 +525,9 @@ impl<'a, E: Executor> Runner<'a, E> {
         if !exit.success() && r.job.attempts < self.opts.retries && self.stop.is_none() {
             self.collector.discard(r.output);
             self.retry.push_back(r.job);
+            if let Some(p) = self.extras.progress.as_mut() {
+                p.retrying();
+            }
             return Ok(());
         }
         let record = JobRecord {
@@ -507,6 +546,9 @@ impl<'a, E: Executor> Runner<'a, E> {
             stdout_len: r.output.out.size(),
         };
         self.summary.record(exit);
+        if let Some(p) = self.extras.progress.as_mut() {
+            p.finished(!exit.success());
+        }
         if let Some(log) = self.extras.joblog.as_mut() {
             log.write(&record)?;
         }
