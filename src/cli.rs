@@ -45,16 +45,32 @@ EXIT STATUS:
 
 JSON OUTPUT (--json, schema version 1):
   One object per finished job, one per line, nothing else on stdout:
-  seq (number), slot (number), host (string or null when local), worker (null),
+  seq (number), slot (number), host (string or null when local), worker (the worker's id
+  with --init/--teardown/--worker-max-jobs, else null),
   args (the job's input values), command (as run), exit_code (null if killed by a signal),
   signal (e.g. \"SIGKILL\" or null), timed_out (bool), attempts (number), start (Unix time,
   seconds), runtime (seconds), stdout, stderr (strings). A value that is not valid UTF-8 is
   given in base64 under a sibling key instead: args_base64, command_base64, stdout_base64,
   stderr_base64 (the plain key is then null).
 
+WORKERS (--init, --teardown, --worker-max-jobs):
+  A worker is one life of a job slot. --init runs before the slot's first job; --teardown runs
+  after its last: when no work is left, before a recycle (--worker-max-jobs), and on interrupt.
+  Both run with /bin/sh -c and see FORKPOOL_SLOT, FORKPOOL_WORKER (a run-unique id) and
+  FORKPOOL_ENV. Lines KEY=VALUE, or KEY<<END ... END for multi-line values, that init appends
+  to $FORKPOOL_ENV are exported to every job of that worker and to its teardown; jobs also see
+  FORKPOOL_WORKER. A worker starts only when a job waits for it (-j8 over 2 jobs: 2 inits).
+  An init that fails (non-zero exit, or past --init-timeout) is tried 3 times in its slot; then
+  the slot is retired and its jobs run in other slots, none lost or run twice. When every slot
+  is retired forkpool exits 255, naming the init and its last output line. A failing teardown
+  is a warning and does not change the exit status. Init and teardown output goes to stderr,
+  whole when the command ends; never to stdout or into --json.
+
 SIGNALS:
-  SIGINT, SIGTERM  start no more jobs, stop running ones with --termseq, print what finished,
-                   then exit by the same signal (130, 143). A second SIGINT kills at once.
+  SIGINT, SIGTERM  start no more jobs, stop running ones with --termseq, run each live
+                   worker's --teardown (bounded by --init-timeout, else 10 s), print what
+                   finished, then exit by the same signal (130, 143). A second SIGINT kills
+                   at once.
   SIGHUP           start no more jobs; let running ones finish.
   Broken pipe      when stdout is closed, stop quietly (exit by SIGPIPE).
   Every job runs in its own process group; stopping a job signals the whole group.
@@ -66,6 +82,9 @@ EXAMPLES:
     find . -name '*.png' | forkpool -k convert {} {.}.jpg
   Every combination of two lists:
     forkpool echo {1}-{2} ::: a b ::: 1 2
+  One scratch database per slot for sharded tests, dropped at the end:
+    forkpool -j4 --init 'createdb t$FORKPOOL_SLOT && echo DB=t$FORKPOOL_SLOT >> $FORKPOOL_ENV' \\
+      --teardown 'dropdb $DB' pytest {} ::: tests/test_*.py
   Columns of a CSV file:
     forkpool --colsep , --header : echo {name} is {age} :::: people.csv";
 

@@ -7,3 +7,4 @@ mod core;
 mod docs;
 mod results;
 mod signals;
+mod workers;

@@ -64,7 +64,7 @@ fn bytes_field(m: &mut Map<String, Value>, key: &str, v: &[u8]) {
     }
 }
 
-fn signal_name(s: i32) -> String {
+pub fn signal_name(s: i32) -> String {
     nix::sys::signal::Signal::try_from(s)
         .map_or_else(|_| format!("SIG{s}"), |sig| sig.as_str().to_string())
 }

@@ -4,6 +4,7 @@
 //! termination ladder, signalling each job's whole process group.
 
 pub mod jobs;
+pub mod workers;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -27,6 +28,7 @@ use crate::report::{JobRecord, Summary};
 use crate::template::Command;
 use crate::template::{JobView, Template};
 use jobs::{Job, JobSource};
+use workers::{State, Workers};
 
 /// How a job's process ended.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,6 +77,8 @@ struct Running {
     start_wall: SystemTime,
     deadline: Option<Instant>,
     timed_out: bool,
+    /// The worker incarnation running the job (per-worker init).
+    worker: Option<u64>,
 }
 
 /// What the runner writes besides the output, and what it skips.
@@ -98,7 +102,16 @@ pub struct Runner<'a, E: Executor> {
     collector: Collector,
     /// Index = slot - 1.
     slots: Vec<Option<Running>>,
+    /// Slots ready for a job, lowest first (with workers: only slots whose worker is ready).
     free: BinaryHeap<Reverse<usize>>,
+    /// `--init`, `--teardown`, `--worker-max-jobs`: each slot's worker.
+    workers: Option<Workers>,
+    /// With workers: jobs taken from the source that wait for a ready worker.
+    waiting: VecDeque<Job>,
+    /// Pids of running init and teardown commands, and their slots.
+    worker_pids: HashMap<i32, usize>,
+    /// Try to start processes again soon (they could not start for lack of resources).
+    wake_soon: bool,
     max_slots: usize,
     pids: HashMap<i32, usize>,
     running: usize,
@@ -132,6 +145,17 @@ impl<'a, E: Executor> Runner<'a, E> {
     ) -> Result<Self> {
         let reactor =
             Reactor::new().map_err(|e| Error::new(format!("cannot set up the event loop: {e}")))?;
+        let workers = match &opts.workers {
+            Some(_) => Some(Workers::new(&opts.output.tmpdir).map_err(|e| {
+                Error::new(format!(
+                    "cannot create a directory for $FORKPOOL_ENV files in {}: {}",
+                    opts.output.tmpdir.display(),
+                    crate::error::io_reason(&e)
+                ))
+                .with_hint("point --tmpdir or TMPDIR at a writable directory")
+            })?),
+            None => None,
+        };
         Ok(Runner {
             opts,
             template,
@@ -141,6 +165,10 @@ impl<'a, E: Executor> Runner<'a, E> {
             collector,
             slots: Vec::new(),
             free: BinaryHeap::new(),
+            workers,
+            waiting: VecDeque::new(),
+            worker_pids: HashMap::new(),
+            wake_soon: false,
             max_slots,
             pids: HashMap::new(),
             running: 0,
@@ -167,8 +195,12 @@ impl<'a, E: Executor> Runner<'a, E> {
             {
                 break Err(e);
             }
+            if self.workers.is_some() {
+                self.tend_workers();
+            }
             if self.running == 0
-                && (self.stop.is_some() || (self.retry.is_empty() && self.source.exhausted()))
+                && self.workers_quiet()
+                && (self.stop.is_some() || self.no_work_left())
             {
                 break Ok(());
             }
@@ -225,20 +257,26 @@ impl<'a, E: Executor> Runner<'a, E> {
         }
     }
 
-    fn start_jobs(&mut self) -> Result<()> {
-        while self.running < self.capacity() {
-            if let (Some(delay), Some(last)) = (self.opts.delay, self.last_start)
-                && last.elapsed() < delay
-            {
-                return Ok(());
-            }
+    /// No job waits and none will come (a failed job may still be retried later).
+    fn no_work_left(&self) -> bool {
+        self.retry.is_empty() && self.waiting.is_empty() && self.source.exhausted()
+    }
+
+    /// `--delay`: too early to start another job.
+    fn delayed(&self) -> bool {
+        matches!((self.opts.delay, self.last_start), (Some(delay), Some(last)) if last.elapsed() < delay)
+    }
+
+    /// The next job to start: a retry, else a new one (skipping what `--resume` says is done).
+    fn next_job(&mut self) -> Result<Option<Job>> {
+        loop {
             let job = match self.retry.pop_front() {
                 Some(j) => j,
                 None => match self.source.next_job(self.template)? {
                     Some(j) => j,
                     None => {
                         self.input_ended();
-                        return Ok(());
+                        return Ok(None);
                     }
                 },
             };
@@ -251,6 +289,21 @@ impl<'a, E: Executor> Runner<'a, E> {
                 }
                 continue;
             }
+            return Ok(Some(job));
+        }
+    }
+
+    fn start_jobs(&mut self) -> Result<()> {
+        if self.workers.is_some() {
+            return self.start_jobs_on_workers();
+        }
+        while self.running < self.capacity() {
+            if self.delayed() {
+                return Ok(());
+            }
+            let Some(job) = self.next_job()? else {
+                return Ok(());
+            };
             let slot = match self.free.pop() {
                 Some(Reverse(s)) => s,
                 None => {
@@ -312,12 +365,21 @@ impl<'a, E: Executor> Runner<'a, E> {
             OsString::from(job.seq.to_string()),
             OsString::from(slot.to_string()),
         );
-        let env = vec![
+        let mut env = Vec::new();
+        let mut worker = None;
+        if let Some(w) = self.workers.as_mut() {
+            let w = w.get(slot);
+            w.jobs += 1;
+            worker = Some(w.id);
+            env.extend(w.exported.iter().cloned());
+            env.push(("FORKPOOL_WORKER".into(), w.id.to_string().into()));
+        }
+        env.extend([
             ("FORKPOOL_SEQ".into(), seq.clone()),
             ("FORKPOOL_SLOT".into(), slot_s.clone()),
             ("PARALLEL_SEQ".into(), seq),
             ("PARALLEL_JOBSLOT".into(), slot_s),
-        ];
+        ]);
         let spec = SpawnSpec {
             command,
             capture: mode != OutputMode::Ungroup,
@@ -357,11 +419,12 @@ impl<'a, E: Executor> Runner<'a, E> {
             start_wall,
             deadline: None,
             timed_out: false,
+            worker,
         };
         let spawned = match self.exec.spawn(&spec) {
             Ok(s) => s,
             Err(SpawnError::Transient(e)) => {
-                if self.running == 0 {
+                if self.running == 0 && self.worker_pids.is_empty() {
                     return Err(Error::new(format!("cannot start any job: {}", crate::error::io_reason(&e)))
                         .with_hint("lower -j, or raise the process and open-file limits (ulimit -u, ulimit -n)"));
                 }
@@ -370,12 +433,13 @@ impl<'a, E: Executor> Runner<'a, E> {
             }
             Err(SpawnError::Failed(msg)) => {
                 crate::report::warn(&format!("job {} cannot start: {msg}", r.job.seq));
-                self.free.push(Reverse(slot));
                 r.exit = Some(Exit::Code(127));
                 if let Some(p) = self.extras.progress.as_mut() {
                     p.started();
                 }
-                if let Err(e) = self.complete(r, slot)
+                let completed = self.complete(r, slot);
+                self.slot_idle(slot);
+                if let Err(e) = completed
                     && let Some(e) = self.write_failed(e)
                 {
                     return Err(e);
@@ -395,7 +459,7 @@ impl<'a, E: Executor> Runner<'a, E> {
             if let Some(f) = fd {
                 set_nonblocking(f);
                 self.reactor
-                    .add(f.as_fd(), token(slot, i))
+                    .add(f.as_fd(), token(slot, i, false))
                     .map_err(|e| Error::new(format!("cannot watch a job's output: {e}")))?;
             }
         }
@@ -418,7 +482,10 @@ impl<'a, E: Executor> Runner<'a, E> {
 
     /// One read from a job's pipe; true when it read data (more may be waiting).
     fn read_pipe(&mut self, token: u64) -> std::result::Result<bool, WriteError> {
-        let slot = (token >> 1) as usize;
+        let slot = (token >> 2) as usize;
+        if token & 2 != 0 {
+            return self.read_worker_pipe(slot, token as usize & 1);
+        }
         let stream = if token & 1 == 0 {
             Stream::Out
         } else {
@@ -467,6 +534,9 @@ impl<'a, E: Executor> Runner<'a, E> {
     fn exited(&mut self, pid: i32, exit: Exit) {
         // Orphaned grandchildren are reaped here too (forkpool is their subreaper); skip them.
         let Some(slot) = self.pids.remove(&pid) else {
+            if let Some(slot) = self.worker_pids.remove(&pid) {
+                self.worker_exited(slot, exit);
+            }
             return;
         };
         let r = self.slots[slot - 1].as_mut().expect("a running job's slot");
@@ -487,7 +557,7 @@ impl<'a, E: Executor> Runner<'a, E> {
     /// them is outside the job's process group.
     fn drain(&mut self, slot: usize) -> std::result::Result<(), WriteError> {
         for i in 0..2 {
-            while self.read_pipe(token(slot, i))? {}
+            while self.read_pipe(token(slot, i, false))? {}
             if let Some(r) = self.slots[slot - 1].as_mut()
                 && let Some(fd) = r.fds[i].take()
             {
@@ -505,11 +575,35 @@ impl<'a, E: Executor> Runner<'a, E> {
         }
         let r = self.slots[slot - 1].take().expect("checked above");
         self.running -= 1;
-        self.free.push(Reverse(slot));
         if group_alive(r.pid) {
             self.lingering.push(r.pid);
         }
-        self.complete(r, slot)
+        let completed = self.complete(r, slot);
+        self.slot_idle(slot);
+        completed
+    }
+
+    /// A slot's job ended: the slot takes another job, or its worker is recycled.
+    fn slot_idle(&mut self, slot: usize) {
+        let Some(workers) = self.workers.as_mut() else {
+            self.free.push(Reverse(slot));
+            return;
+        };
+        let w = workers.get(slot);
+        if w.state != State::Ready {
+            return;
+        }
+        let used_up = self
+            .opts
+            .workers
+            .as_ref()
+            .and_then(|o| o.max_jobs)
+            .is_some_and(|max| w.jobs >= max);
+        if used_up || self.stop.is_some() {
+            self.begin_teardown(slot);
+        } else {
+            self.free.push(Reverse(slot));
+        }
     }
 
     /// A job's attempt ended: retry it, or log, report and print it.
@@ -534,7 +628,7 @@ impl<'a, E: Executor> Runner<'a, E> {
             seq: r.job.seq,
             slot,
             host: None,
-            worker: None,
+            worker: r.worker,
             args: r.job.records.iter().flatten().cloned().collect(),
             command: r.line.unwrap_or_default(),
             exit,
@@ -615,6 +709,7 @@ impl<'a, E: Executor> Runner<'a, E> {
                 if self.stop.is_none() {
                     self.stop = Some(Stop::Halt(HaltWhen::Soon));
                     self.retry.clear();
+                    self.waiting.clear();
                 }
             }
         }
@@ -659,6 +754,7 @@ impl<'a, E: Executor> Runner<'a, E> {
         }
         self.stop = Some(why);
         self.retry.clear();
+        self.waiting.clear();
         let now = Instant::now();
         for r in self.slots.iter_mut().flatten() {
             if r.ladder.is_none() {
@@ -672,6 +768,9 @@ impl<'a, E: Executor> Runner<'a, E> {
         for r in self.slots.iter().flatten() {
             let _ = killpg(Pid::from_raw(r.pid), sig);
         }
+        for &pid in self.worker_pids.keys() {
+            let _ = killpg(Pid::from_raw(pid), sig);
+        }
     }
 
     /// Send each due step of the termination ladder.
@@ -682,19 +781,15 @@ impl<'a, E: Executor> Runner<'a, E> {
                 r.timed_out = true;
                 r.ladder = Some((0, now));
             }
-            while let Some((step, due)) = r.ladder {
-                if due > now {
-                    break;
+            step_ladder(&mut r.ladder, r.pid, &self.opts.ladder, now);
+        }
+        if let Some(workers) = self.workers.as_mut() {
+            for p in workers.list.iter_mut().filter_map(|w| w.proc.as_mut()) {
+                if p.deadline.is_some_and(|d| d <= now) && p.ladder.is_none() && p.exit.is_none() {
+                    p.timed_out = true;
+                    p.ladder = Some((0, now));
                 }
-                if step >= self.opts.ladder.0.len() || !group_alive(r.pid) {
-                    r.ladder = Some((usize::MAX, far_future()));
-                    break;
-                }
-                let (sig, wait) = self.opts.ladder.0[step];
-                let _ = killpg(Pid::from_raw(r.pid), sig);
-                // A stopped job cannot act on SIGTERM.
-                let _ = killpg(Pid::from_raw(r.pid), Signal::SIGCONT);
-                r.ladder = Some((step + 1, now + wait));
+                step_ladder(&mut p.ladder, p.pid, &self.opts.ladder, now);
             }
         }
     }
@@ -712,7 +807,18 @@ impl<'a, E: Executor> Runner<'a, E> {
                 consider(d);
             }
         }
-        if !self.retry.is_empty() && self.stop.is_none() {
+        if let Some(workers) = &self.workers {
+            for p in workers.list.iter().filter_map(|w| w.proc.as_ref()) {
+                if let Some((step, due)) = p.ladder {
+                    if step != usize::MAX {
+                        consider(due);
+                    }
+                } else if let Some(d) = p.deadline.filter(|_| p.exit.is_none()) {
+                    consider(d);
+                }
+            }
+        }
+        if (!self.retry.is_empty() || self.wake_soon) && self.stop.is_none() {
             consider(now + Duration::from_millis(50));
         }
         if let (Some(delay), Some(last), None) = (self.opts.delay, self.last_start, self.stop) {
@@ -724,7 +830,11 @@ impl<'a, E: Executor> Runner<'a, E> {
     /// At exit: no job, grandchild or zombie survives forkpool.
     fn cleanup(&mut self) {
         let groups = self.slots.iter().flatten().map(|r| r.pid);
-        for pgid in groups.chain(self.lingering.iter().copied()) {
+        let worker_groups = self.worker_pids.keys().copied();
+        for pgid in groups
+            .chain(worker_groups)
+            .chain(self.lingering.iter().copied())
+        {
             let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
         }
         // Descendants that left their job's group were re-parented to forkpool (the subreaper);
@@ -748,9 +858,28 @@ impl<'a, E: Executor> Runner<'a, E> {
     }
 }
 
-/// The epoll token of a slot's stdout (0) or stderr (1) pipe.
-fn token(slot: usize, stream: usize) -> u64 {
-    (slot as u64) << 1 | stream as u64
+/// The epoll token of a slot's stdout (0) or stderr (1) pipe, of its job or of its worker's
+/// init or teardown.
+fn token(slot: usize, stream: usize, worker: bool) -> u64 {
+    (slot as u64) << 2 | u64::from(worker) << 1 | stream as u64
+}
+
+/// Send each due step of the termination ladder to the process group `pgid`.
+fn step_ladder(ladder: &mut Option<(usize, Instant)>, pgid: i32, steps: &Ladder, now: Instant) {
+    while let Some((step, due)) = *ladder {
+        if due > now {
+            break;
+        }
+        if step >= steps.0.len() || !group_alive(pgid) {
+            *ladder = Some((usize::MAX, far_future()));
+            break;
+        }
+        let (sig, wait) = steps.0[step];
+        let _ = killpg(Pid::from_raw(pgid), sig);
+        // A stopped process cannot act on SIGTERM.
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGCONT);
+        *ladder = Some((step + 1, now + wait));
+    }
 }
 
 /// Whether the process group led by `pgid` still has a member.
