@@ -72,6 +72,8 @@ SIGNALS:
                    finished, then exit by the same signal (130, 143). A second SIGINT kills
                    at once.
   SIGHUP           start no more jobs; let running ones finish.
+  SIGTSTP (Ctrl-Z) stop every job's process group, then forkpool; SIGCONT (fg, bg) resumes
+                   them all.
   Broken pipe      when stdout is closed, stop quietly (exit by SIGPIPE).
   Every job runs in its own process group; stopping a job signals the whole group.
 

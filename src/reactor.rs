@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
 
 /// The token of the signal pipe; pipe tokens are below it.
 const SIGNAL_TOKEN: u64 = u64::MAX;
@@ -22,12 +22,16 @@ pub struct Signals {
     pub interrupt: usize,
     pub terminate: usize,
     pub hangup: usize,
+    /// Ctrl-Z: stop the jobs, then forkpool itself.
+    pub suspend: usize,
+    /// Resumed: continue the jobs.
+    pub resume: usize,
 }
 
 pub struct Reactor {
     epoll: Epoll,
     wake: UnixStream,
-    counts: Arc<[AtomicUsize; 3]>,
+    counts: Arc<[AtomicUsize; 5]>,
     events: Vec<EpollEvent>,
 }
 
@@ -37,8 +41,11 @@ impl Reactor {
         let (wake, notify) = UnixStream::pair()?;
         wake.set_nonblocking(true)?;
         notify.set_nonblocking(true)?;
-        let counts: Arc<[AtomicUsize; 3]> = Arc::new(Default::default());
-        for (i, sig) in [SIGINT, SIGTERM, SIGHUP].into_iter().enumerate() {
+        let counts: Arc<[AtomicUsize; 5]> = Arc::new(Default::default());
+        for (i, sig) in [SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]
+            .into_iter()
+            .enumerate()
+        {
             let c = Arc::clone(&counts);
             // SAFETY: the handler does one atomic add, which is async-signal-safe.
             unsafe {
@@ -47,7 +54,7 @@ impl Reactor {
                 })
             }?;
         }
-        for sig in [SIGCHLD, SIGINT, SIGTERM, SIGHUP] {
+        for sig in [SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT] {
             signal_hook::low_level::pipe::register(sig, notify.try_clone()?)?;
         }
         epoll.add(&wake, EpollEvent::new(EpollFlags::EPOLLIN, SIGNAL_TOKEN))?;
@@ -105,6 +112,8 @@ impl Reactor {
             interrupt: self.counts[0].swap(0, Ordering::SeqCst),
             terminate: self.counts[1].swap(0, Ordering::SeqCst),
             hangup: self.counts[2].swap(0, Ordering::SeqCst),
+            suspend: self.counts[3].swap(0, Ordering::SeqCst),
+            resume: self.counts[4].swap(0, Ordering::SeqCst),
         }
     }
 }

@@ -102,3 +102,42 @@ fn no_background_grandchild_outlives_forkpool() {
     )
     .is_empty()));
 }
+
+/// A process's state letter from /proc (T when stopped).
+fn state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+#[test]
+fn ctrl_z_stops_the_jobs_with_forkpool_and_sigcont_resumes_them() {
+    let marker = format!("sleep 4{}", std::process::id() % 1000 + 1000);
+    let mut child = Command::new(bin())
+        .args(["-j2", &format!("{marker}{{}}"), ":::", "1", "2"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let fp = child.id() as i32;
+    // Jobs only: forkpool's own command line holds the marker too.
+    let jobs = || -> Vec<i32> {
+        processes_matching(&marker)
+            .into_iter()
+            .filter(|&p| p != fp)
+            .collect()
+    };
+    assert!(wait_for(Duration::from_secs(30), || jobs().len() == 2));
+    let all_in = |want: char| jobs().iter().all(|&p| state(p) == Some(want));
+
+    kill(Pid::from_raw(fp), Signal::SIGTSTP).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || state(fp) == Some('T')
+        && all_in('T')));
+
+    kill(Pid::from_raw(fp), Signal::SIGCONT).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || state(fp) != Some('T')
+        && all_in('S')));
+
+    kill(Pid::from_raw(fp), Signal::SIGINT).unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.wait().unwrap().signal(), Some(Signal::SIGINT as i32));
+    assert!(jobs().is_empty());
+}

@@ -726,6 +726,16 @@ impl<'a, E: Executor> Runner<'a, E> {
 
     fn handle_signals(&mut self) {
         let s = self.reactor.take_signals();
+        if s.suspend > 0 {
+            // Ctrl-Z reaches only the terminal's foreground group, and every job has its own:
+            // stop them, then stop forkpool as the default action would.
+            self.kill_all(Signal::SIGTSTP);
+            let _ = nix::sys::signal::raise(Signal::SIGSTOP);
+        }
+        if s.resume > 0 || s.suspend > 0 {
+            // Here after `fg`/`bg` (SIGCONT) resumed forkpool.
+            self.kill_all(Signal::SIGCONT);
+        }
         if s.interrupt + s.terminate == 0 && s.hangup == 0 {
             return;
         }
