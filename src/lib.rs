@@ -60,6 +60,10 @@ pub fn run() -> Outcome {
 
 fn execute(cli: cli::Cli) -> Result<Outcome> {
     let (opts, input) = Options::from_cli(cli)?;
+    let total = match opts.progress {
+        options::Progress::Off => None,
+        _ => count_jobs(&input, opts.batching),
+    };
     let (inputs, names) = input::Inputs::open(input)?;
     let syntax = Syntax {
         replace: opts.replace.as_deref(),
@@ -130,7 +134,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     }
     extras.tag_template = tag_template;
     if opts.progress != options::Progress::Off {
-        extras.progress = Some(report::progress::Progress::new(opts.progress, None));
+        extras.progress = Some(report::progress::Progress::new(opts.progress, total));
     }
     exec::become_subreaper();
     let collector = Collector::new(&opts.output, Sink::stdio());
@@ -150,6 +154,32 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             .halt_status
             .unwrap_or_else(|| runner.summary.exit_code()),
     ))
+}
+
+/// `--bar`, `--eta`: the number of jobs, counted in a first pass when every source can be read
+/// twice (`:::` lists, regular files). None for stdin and pipes, whose total shows when they end,
+/// and for -X/-m, whose job count depends on line lengths.
+fn count_jobs(cfg: &input::InputConfig, batching: options::Batching) -> Option<u64> {
+    let rereadable = cfg.sources.iter().all(|s| match &s.kind {
+        input::SourceKind::Args(_) => true,
+        input::SourceKind::File(p) => {
+            p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file())
+        }
+    });
+    let per_job = match batching {
+        options::Batching::One | options::Batching::Max(0) => 1,
+        options::Batching::Max(n) => n as u64,
+        options::Batching::Fill { .. } => return None,
+    };
+    if !rereadable {
+        return None;
+    }
+    let (mut inputs, _) = input::Inputs::open(cfg.clone()).ok()?;
+    let mut records = 0u64;
+    while inputs.next_record().ok()?.is_some() {
+        records += 1;
+    }
+    Some(records.div_ceil(per_job))
 }
 
 /// `--dry-run`: the commands as they would run, in input order.
