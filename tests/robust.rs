@@ -263,3 +263,147 @@ fn gnu_split(stream: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. Stress: 20,000 jobs with seeded random exit codes and output sizes.
+// ---------------------------------------------------------------------------------------------
+
+/// A small deterministic generator (xorshift64*), so the run is the same every time.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `n` jobs as input lines `SIZE CODE`, and the (size, code) of each. Mostly small outputs,
+/// some empty, a few past a pipe buffer (64 KiB); about one job in 300 fails.
+fn stress_jobs(n: usize) -> (String, Vec<(u64, u64)>) {
+    let mut rng = Rng(0x5eed_f00d_cafe_d00d);
+    let mut input = String::new();
+    let mut jobs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let size = match rng.below(100) {
+            0..=9 => 0,
+            10 => 64 * 1024 + rng.below(64 * 1024),
+            _ => rng.below(2000),
+        };
+        let code = if rng.below(300) == 0 {
+            1 + rng.below(255)
+        } else {
+            0
+        };
+        input.push_str(&format!("{size} {code}\n"));
+        jobs.push((size, code));
+    }
+    (input, jobs)
+}
+
+const STRESS_JOB: [&str; 6] = ["printf", "%{1}s", "''", "&&", "exit", "{2}"];
+
+/// Every job prints its size in spaces and exits with its code, through one `sh -c` (printf
+/// and exit are builtins). The exit status is the number of failed jobs, the joblog has one
+/// line per job with its exit value and byte count, and stdout holds every byte printed.
+#[test]
+fn twenty_thousand_jobs_are_all_counted_logged_and_printed() {
+    const JOBS: usize = 20_000;
+    let (input, jobs) = stress_jobs(JOBS);
+    let failed = jobs.iter().filter(|j| j.1 != 0).count();
+    assert!(
+        (1..=100).contains(&failed),
+        "the seed gives {failed} failures"
+    );
+
+    let dir = TempDir::new("stress");
+    let joblog = dir.path().join("joblog");
+    let out = forkpool()
+        .args(["-j4", "--colsep", " ", "--joblog"])
+        .arg(&joblog)
+        .args(STRESS_JOB)
+        .write_stdin(input)
+        .timeout(Duration::from_secs(180))
+        .output()
+        .expect("forkpool runs");
+
+    assert_eq!(show(&out.stderr), "");
+    assert_eq!(
+        out.status.code(),
+        Some(failed as i32),
+        "one count per failed job"
+    );
+    let printed: u64 = jobs.iter().map(|j| j.0).sum();
+    assert_eq!(
+        out.stdout.len() as u64,
+        printed,
+        "every byte printed arrives"
+    );
+    assert!(out.stdout.iter().all(|&b| b == b' '), "and nothing else");
+
+    let log = std::fs::read_to_string(&joblog).unwrap();
+    let mut lines = log.lines();
+    assert!(lines.next().unwrap().starts_with("Seq\tHost\tStarttime"));
+    let mut seen = vec![false; JOBS];
+    let mut rows = 0;
+    for line in lines {
+        rows += 1;
+        let f: Vec<&str> = line.split('\t').collect();
+        let seq: usize = f[0].parse().unwrap();
+        let (size, code) = jobs[seq - 1];
+        assert!(
+            !std::mem::replace(&mut seen[seq - 1], true),
+            "job {seq} logged twice"
+        );
+        assert_eq!(f[5], size.to_string(), "bytes received by job {seq}");
+        assert_eq!(f[6], code.to_string(), "exit value of job {seq}");
+        assert_eq!(f[7], "0", "signal of job {seq}");
+    }
+    assert_eq!(rows, JOBS, "one joblog line per job");
+}
+
+/// The same kind of run through --json (2,000 jobs, to keep it quick): one object per job, each
+/// with its exit code and all of its output, and the exit status counting the failures.
+#[test]
+fn json_accounts_for_every_job_of_a_stress_run() {
+    const JOBS: usize = 2_000;
+    let (input, jobs) = stress_jobs(JOBS);
+    let failed = jobs.iter().filter(|j| j.1 != 0).count();
+    let out = forkpool()
+        .args(["-j4", "--json", "--colsep", " "])
+        .args(STRESS_JOB)
+        .write_stdin(input)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("forkpool runs");
+    assert_eq!(show(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(failed as i32));
+    let mut seen = vec![false; JOBS];
+    let mut total = 0;
+    for line in out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let obj: serde_json::Value = serde_json::from_slice(line).expect("a JSON line");
+        let seq = obj["seq"].as_u64().unwrap() as usize;
+        let (size, code) = jobs[seq - 1];
+        assert!(
+            !std::mem::replace(&mut seen[seq - 1], true),
+            "job {seq} twice"
+        );
+        assert_eq!(
+            obj["exit_code"].as_u64(),
+            Some(code),
+            "exit code of job {seq}"
+        );
+        assert_eq!(
+            json_bytes(&obj, "stdout").len() as u64,
+            size,
+            "output of job {seq}"
+        );
+        total += 1;
+    }
+    assert_eq!(total, JOBS, "one object per job");
+}
