@@ -407,3 +407,290 @@ fn json_accounts_for_every_job_of_a_stress_run() {
     }
     assert_eq!(total, JOBS, "one object per job");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Bad input: every row says exactly what the user sees.
+// ---------------------------------------------------------------------------------------------
+
+enum Stderr {
+    /// The whole of stderr.
+    Exact(String),
+    /// The first line, and text the rest must hold (clap's own usage errors).
+    FirstLine(&'static str, &'static str),
+}
+
+struct Row {
+    name: &'static str,
+    args: Vec<Vec<u8>>,
+    stdin: Vec<u8>,
+    status: i32,
+    stderr: Stderr,
+    stdout: Vec<u8>,
+}
+
+fn row(name: &'static str, args: &[&str], status: i32, stderr: Stderr, stdout: &[u8]) -> Row {
+    Row {
+        name,
+        args: words(args),
+        stdin: Vec::new(),
+        status,
+        stderr,
+        stdout: stdout.to_vec(),
+    }
+}
+
+fn exact(s: &str) -> Stderr {
+    Stderr::Exact(s.to_string())
+}
+
+const DURATION_HINT: &str =
+    "forkpool: hint: write seconds (30, 0.5) or with units: 30s, 2m, 1h30m, 250ms\n";
+const TOO_LONG: &str = "cannot start: the command line is longer than the system allows";
+
+/// A path that open(2) refuses even to root, or None (then that row cannot be checked here).
+fn unreadable_file(dir: &TempDir) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.path().join("secret");
+    std::fs::write(&p, "x\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&p).is_err() {
+        return Some(p.to_str()?.to_string());
+    }
+    // Root reads any mode-000 file; a write-only sysctl it still may not open for reading.
+    let proc = "/proc/sys/vm/compact_memory";
+    match std::fs::File::open(proc) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(proc.to_string()),
+        _ => None,
+    }
+}
+
+#[test]
+fn bad_input_gives_one_clear_message_and_the_right_status() {
+    let dir = TempDir::new("bad-input");
+    let d = dir.path().to_str().unwrap().to_string();
+    let mut rows = vec![
+        row(
+            "unknown option: clap's error, with its suggestion",
+            &["--jbos", "2", "echo", ":::", "a"],
+            255,
+            Stderr::FirstLine(
+                "forkpool: error: unexpected argument '--jbos' found",
+                "tip: a similar argument exists: '--jobs'",
+            ),
+            b"",
+        ),
+        row(
+            "-j that is not a number",
+            &["-j", "abc", "echo", ":::", "a"],
+            255,
+            exact(
+                "forkpool: error: -j \"abc\" is not a number of jobs\nforkpool: hint: use N, N% \
+                 (of the CPUs), +N or -N (relative to the CPUs), or 0 for as many as possible\n",
+            ),
+            b"",
+        ),
+        row(
+            "-j -N beyond the CPU count runs one at a time (a documented departure)",
+            &["-k", "-j", "-1000", "echo", ":::", "a", "b"],
+            0,
+            exact(""),
+            b"a\nb\n",
+        ),
+        row(
+            "--timeout that is not a duration",
+            &["--timeout", "abc", "echo", ":::", "a"],
+            255,
+            exact(&format!(
+                "forkpool: error: --timeout \"abc\" is not a duration\n{DURATION_HINT}"
+            )),
+            b"",
+        ),
+        row(
+            "a negative --delay",
+            &["--delay", "-1", "echo", ":::", "a"],
+            255,
+            exact(&format!(
+                "forkpool: error: --delay \"-1\" is not a duration\n{DURATION_HINT}"
+            )),
+            b"",
+        ),
+        row(
+            "a missing input file",
+            &["echo", "::::", "/nonexistent"],
+            255,
+            exact(
+                "forkpool: error: cannot read input file /nonexistent: No such file or directory\n",
+            ),
+            b"",
+        ),
+        row(
+            "an input file that fails while being read",
+            &["echo", "::::", "/proc/self/mem"],
+            255,
+            exact("forkpool: error: cannot read input file /proc/self/mem: Input/output error\n"),
+            b"",
+        ),
+        row(
+            "a directory after :::: gives no input, with a warning",
+            &["echo", "::::", &d],
+            0,
+            exact(&format!(
+                "forkpool: warning: input file {d} is a directory; it gives no input\n"
+            )),
+            b"",
+        ),
+        row(
+            "a directory given to -a: the same",
+            &["-a", &d, "echo"],
+            0,
+            exact(&format!(
+                "forkpool: warning: input file {d} is a directory; it gives no input\n"
+            )),
+            b"",
+        ),
+        row(
+            ":::: with no file (a documented departure: GNU parallel reads stdin)",
+            &["echo", "::::"],
+            255,
+            exact(
+                "forkpool: error: :::: must be followed by at least one file\n\
+                 forkpool: hint: write :::: FILE, or :::: - for stdin\n",
+            ),
+            b"",
+        ),
+        row(
+            "unbalanced braces are literal text, as in GNU parallel",
+            &[
+                "-k", "echo", "{", "a{b", "}{", "{}}", "{{}", "{1", ":::", "x",
+            ],
+            0,
+            exact(""),
+            b"{ a{b }{ x} {x {1\n",
+        ),
+        row(
+            "{99} beyond the inputs is empty, as in GNU parallel",
+            &["-k", "echo", "x{99}y", ":::", "a", "b"],
+            0,
+            exact(""),
+            b"xy\nxy\n",
+        ),
+    ];
+    match unreadable_file(&dir) {
+        Some(p) => rows.push(Row {
+            name: "an input file that cannot be opened",
+            args: words(&["echo", "::::", &p]),
+            stdin: Vec::new(),
+            status: 255,
+            stderr: exact(&format!(
+                "forkpool: error: cannot read input file {p}: Permission denied\n"
+            )),
+            stdout: Vec::new(),
+        }),
+        None => eprintln!("note: no unreadable file available here; that row is not checked"),
+    }
+    // Invalid UTF-8 in the template goes through as bytes, exec'ed directly or via the shell.
+    rows.push(Row {
+        name: "invalid UTF-8 in the template, direct",
+        args: vec![
+            b"-k".to_vec(),
+            b"printf".to_vec(),
+            b"\xff\xfe%s".to_vec(),
+            b":::".to_vec(),
+            b"a".to_vec(),
+        ],
+        stdin: Vec::new(),
+        status: 0,
+        stderr: exact(""),
+        stdout: b"\xff\xfea".to_vec(),
+    });
+    rows.push(Row {
+        name: "invalid UTF-8 in the template, through the shell",
+        args: vec![
+            b"-k".to_vec(),
+            b"printf".to_vec(),
+            b"'\xff\xfe%s'".to_vec(),
+            b"{}".to_vec(),
+            b"|".to_vec(),
+            b"cat".to_vec(),
+            b":::".to_vec(),
+            b"a".to_vec(),
+        ],
+        stdin: Vec::new(),
+        status: 0,
+        stderr: exact(""),
+        stdout: b"\xff\xfea".to_vec(),
+    });
+    // A NUL inside a value (newline-separated input) fails that job alone.
+    rows.push(Row {
+        name: "a NUL byte in a value",
+        args: words(&["-k", "printf", "%s"]),
+        stdin: b"a\0b\nc\n".to_vec(),
+        status: 1,
+        stderr: exact(
+            "forkpool: job 1 cannot start: an argument holds a NUL byte, which no command can \
+             receive (NUL-separated input needs -0)\n",
+        ),
+        stdout: b"c".to_vec(),
+    });
+    // Command lines longer than the OS allows: the job fails with one line, the others run.
+    let big = vec![b'a'; 200 * 1024];
+    let mut stdin = b"small1\n".to_vec();
+    stdin.extend_from_slice(&big);
+    stdin.extend_from_slice(b"\nsmall2\n");
+    rows.push(Row {
+        name: "one value over 128 KiB through the shell (one sh -c argument too long)",
+        args: words(&["-k", r"printf '%.5s\n'", "{}"]),
+        stdin: stdin.clone(),
+        status: 1,
+        stderr: exact(&format!("forkpool: job 2 {TOO_LONG}\n")),
+        stdout: b"small\nsmall\n".to_vec(),
+    });
+    rows.push(Row {
+        name: "one value over 128 KiB exec'ed directly",
+        args: words(&["-k", "printf", "%.5s", "{}"]),
+        stdin,
+        status: 1,
+        stderr: exact(&format!("forkpool: job 2 {TOO_LONG}\n")),
+        stdout: b"smallsmall".to_vec(),
+    });
+    // 60 values of 120,000 bytes: job 1 has 59 of them, past the 6 MiB the kernel allows at
+    // most for all arguments together; job 2 has the last one and a small value.
+    let mut stdin = b"s1\n".to_vec();
+    for _ in 0..60 {
+        stdin.extend_from_slice(&[b'b'; 120_000]);
+        stdin.push(b'\n');
+    }
+    stdin.extend_from_slice(b"s2\n");
+    rows.push(Row {
+        name: "arguments over the total the OS allows, exec'ed directly",
+        args: words(&["-k", "-N", "60", "printf", "%.3s", "{}"]),
+        stdin,
+        status: 1,
+        stderr: exact(&format!("forkpool: job 1 {TOO_LONG}\n")),
+        stdout: b"bbbs2".to_vec(),
+    });
+
+    let mut failures = Vec::new();
+    for r in &rows {
+        let out = run(&r.args, &r.stdin);
+        let err = show(&out.stderr);
+        let err_ok = match &r.stderr {
+            Stderr::Exact(want) => &err == want,
+            Stderr::FirstLine(first, holds) => {
+                err.lines().next() == Some(first) && err.contains(holds)
+            }
+        };
+        if out.status.code() != Some(r.status) || !err_ok || out.stdout != r.stdout {
+            failures.push(format!(
+                "{}:\n  status {:?}, want {}\n  stderr {:?}\n  stdout {:?}, want {:?}",
+                r.name,
+                out.status.code(),
+                r.status,
+                err,
+                show(&out.stdout),
+                show(&r.stdout),
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
