@@ -188,12 +188,12 @@ pub struct Cli {
     pub jobs: Option<String>,
 
     /// Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5).
-    #[arg(long = "delay", value_name = "DURATION", help_heading = SCHEDULING)]
+    #[arg(long = "delay", value_name = "DURATION", help_heading = SCHEDULING, allow_hyphen_values = true)]
     pub delay: Option<String>,
 
     /// Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m), or longer than N% of the
     /// median runtime of the jobs finished so far. Its whole process group gets --termseq.
-    #[arg(long = "timeout", value_name = "DURATION", help_heading = SCHEDULING)]
+    #[arg(long = "timeout", value_name = "DURATION", help_heading = SCHEDULING, allow_hyphen_values = true)]
     pub timeout: Option<String>,
 
     /// How to stop a job: signal names and waits in ms, tried in turn while any process of the

@@ -6,5 +6,6 @@ mod compat;
 mod core;
 mod docs;
 mod results;
+mod robust;
 mod signals;
 mod workers;

@@ -90,6 +90,10 @@ fn classify(e: io::Error) -> SpawnError {
         Some(nix::libc::E2BIG) => {
             SpawnError::Failed("the command line is longer than the system allows".into())
         }
+        // std refuses an argument with a NUL byte before any exec; say which rule was broken.
+        None if e.kind() == io::ErrorKind::InvalidInput => SpawnError::Failed(
+            "an argument holds a NUL byte, which no command can receive (NUL-separated input needs -0)".into(),
+        ),
         _ => SpawnError::Failed(crate::error::io_reason(&e)),
     }
 }

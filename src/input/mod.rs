@@ -61,6 +61,8 @@ enum Stream {
 
 struct Source {
     stream: Stream,
+    /// What to call the source in a read error: `input file NAME` or `stdin`.
+    name: String,
     eof: Option<Vec<u8>>,
     skip_empty: bool,
     done: bool,
@@ -74,9 +76,13 @@ impl Source {
             }
             let v = match &mut self.stream {
                 Stream::List(it) => it.next(),
-                Stream::Reader(r) => r
-                    .next_record()
-                    .map_err(|e| Error::new(format!("reading input: {e}")))?,
+                Stream::Reader(r) => r.next_record().map_err(|e| {
+                    Error::new(format!(
+                        "cannot read {}: {}",
+                        self.name,
+                        crate::error::io_reason(&e)
+                    ))
+                })?,
             };
             let Some(v) = v else {
                 self.done = true;
@@ -150,15 +156,24 @@ impl Inputs {
     pub fn open(cfg: InputConfig) -> Result<(Inputs, Names)> {
         let mut groups: Vec<Vec<Source>> = Vec::new();
         for spec in cfg.sources {
-            let stream = match spec.kind {
+            let (stream, name) = match spec.kind {
                 // As GNU parallel: ::: values are split at the delimiter like file input.
-                SourceKind::Args(v) => Stream::List(split_values(v, &cfg.delimiter).into_iter()),
-                SourceKind::File(p) => {
-                    Stream::Reader(RecordReader::new(open_file(&p)?, cfg.delimiter.clone()))
-                }
+                SourceKind::Args(v) => (
+                    Stream::List(split_values(v, &cfg.delimiter).into_iter()),
+                    String::new(),
+                ),
+                SourceKind::File(p) => (
+                    Stream::Reader(RecordReader::new(open_file(&p)?, cfg.delimiter.clone())),
+                    if p.as_os_str() == "-" {
+                        "stdin".to_string()
+                    } else {
+                        format!("input file {}", p.display())
+                    },
+                ),
             };
             let src = Source {
                 stream,
+                name,
                 eof: cfg.eof.clone(),
                 skip_empty: cfg.skip_empty,
                 done: false,
