@@ -129,11 +129,13 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         )?);
     }
     extras.tag_template = tag_template;
+    let progress = report::progress::Progress::new(opts.progress, None);
+    let sink = Sink::stdio().with_progress(progress.screen());
     if opts.progress != options::Progress::Off {
-        extras.progress = Some(report::progress::Progress::new(opts.progress, None));
+        extras.progress = Some(progress);
     }
     exec::become_subreaper();
-    let collector = Collector::new(&opts.output, Sink::stdio());
+    let collector = Collector::new(&opts.output, sink);
     let executor = exec::local::Local {
         shell: opts.shell.clone(),
     };
