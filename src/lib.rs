@@ -60,6 +60,16 @@ pub fn run() -> Outcome {
 
 fn execute(cli: cli::Cli) -> Result<Outcome> {
     let (opts, input) = Options::from_cli(cli)?;
+    // `--bar`, `--eta`: `:::` lists are counted up front (below) on a copy of the inputs.
+    let countable = (opts.progress != options::Progress::Off
+        && opts.resume == options::Resume::No
+        && !opts.dry_run
+        && !input.sources.is_empty()
+        && input
+            .sources
+            .iter()
+            .all(|s| matches!(s.kind, input::SourceKind::Args(_))))
+    .then(|| input.clone());
     let (inputs, names) = input::Inputs::open(input)?;
     let syntax = Syntax {
         replace: opts.replace.as_deref(),
@@ -97,8 +107,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     {
         extras.logged = report::joblog::read(path)?;
     }
+    let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
     let mut source = if opts.resume == options::Resume::RetryFailed {
         let mut failed: Vec<_> = extras.logged.iter().filter(|(_, l)| l.failed).collect();
+        total = Some(failed.len() as u64);
         failed.sort_by_key(|(seq, _)| **seq);
         let jobs = failed
             .into_iter()
@@ -129,7 +141,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         )?);
     }
     extras.tag_template = tag_template;
-    let progress = report::progress::Progress::new(opts.progress, None);
+    let progress = report::progress::Progress::new(opts.progress, total);
     let sink = Sink::stdio().with_progress(progress.screen());
     if opts.progress != options::Progress::Off {
         extras.progress = Some(progress);
@@ -152,6 +164,29 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             .halt_status
             .unwrap_or_else(|| runner.summary.exit_code()),
     ))
+}
+
+/// The number of jobs `input` (only `:::` lists) makes, found by making them, as GNU parallel
+/// reads all input before `--bar` and `--eta`. None on an error, which the real run reports.
+fn count_jobs(
+    input: input::InputConfig,
+    opts: &Options,
+    template: &Template,
+    slots: usize,
+) -> Option<u64> {
+    let (inputs, _) = input::Inputs::open(input).ok()?;
+    let mut source = JobSource::new(
+        inputs,
+        opts.batching,
+        opts.max_chars,
+        opts.check_length,
+        slots,
+    );
+    let mut n = 0;
+    while source.next_job(template).ok()?.is_some() {
+        n += 1;
+    }
+    Some(n)
 }
 
 /// `--dry-run`: the commands as they would run, in input order.

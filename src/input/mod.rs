@@ -20,6 +20,7 @@ pub use reader::RecordReader;
 /// The values of one job input: one per source, or one per column with `--colsep`.
 pub type Record = Vec<Vec<u8>>;
 
+#[derive(Clone)]
 pub enum SourceKind {
     /// `::: a b c`
     Args(Vec<Vec<u8>>),
@@ -27,12 +28,14 @@ pub enum SourceKind {
     File(PathBuf),
 }
 
+#[derive(Clone)]
 pub struct SourceSpec {
     pub kind: SourceKind,
     /// `:::+` / `::::+`: paired element-wise with the source before it.
     pub linked: bool,
 }
 
+#[derive(Clone)]
 pub struct InputConfig {
     pub sources: Vec<SourceSpec>,
     pub delimiter: Vec<u8>,
