@@ -5,7 +5,7 @@
 //! they only bump counters (atomics shared with the template's keys); indicatif's ticker thread
 //! formats and draws at most ten times a second. Job output written to the terminal goes through
 //! [`Screen::hold`], which takes the bar off the screen for the write and puts it back after, so
-//! a frame is never split by output. At the end the bar is cleared and one plain line is left:
+//! a frame is never split by output; so do forkpool's own warnings (`report::warn`). At the end the bar is cleared and one plain line is left:
 //! `20/20 done, 0 failed, 4.1s`.
 
 use std::fmt::Write as _;
@@ -66,6 +66,8 @@ impl Progress {
             // indicatif's own check: TERM unset or dumb.
             return Progress { shown: None };
         }
+        // forkpool's own diagnostics on stderr go around the display too.
+        let _ = super::SCREEN.set(Screen(bar.clone()));
         let counts = Arc::new(Counts::default());
         bar.set_style(style(mode, total.is_some(), &counts));
         bar.enable_steady_tick(TICK);
@@ -86,15 +88,14 @@ impl Progress {
         self.shown.as_ref().map(|s| Screen(s.bar.clone()))
     }
 
-    /// The number of jobs is now known (the input ended).
+    /// The number of jobs is now known (the input ended). A total given to `new` stands: it was
+    /// counted from the same inputs before the run.
     pub fn set_total(&mut self, total: u64) {
         let Some(s) = self.shown.as_mut() else { return };
-        if s.total == Some(total) {
+        if s.total.is_some() {
             return;
         }
-        if s.total.is_none() {
-            s.bar.set_style(style(s.mode, true, &s.counts));
-        }
+        s.bar.set_style(style(s.mode, true, &s.counts));
         s.total = Some(total);
         s.bar.set_length(total);
     }
@@ -132,8 +133,9 @@ impl Progress {
             return;
         }
         s.finished = true;
-        s.bar.finish_and_clear();
+        // Before finishing: indicatif's finish moves the position to the total.
         let done = s.bar.position();
+        s.bar.finish_and_clear();
         let mut line = match s.total {
             Some(t) => format!("{done}/{t} done"),
             None => format!("{done} done"),
