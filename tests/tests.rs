@@ -5,5 +5,6 @@ mod support;
 mod compat;
 mod core;
 mod docs;
+mod progress;
 mod results;
 mod signals;
