@@ -3,10 +3,12 @@
 //! The display exists only when stderr is a terminal (and `TERM` is not `dumb`); otherwise every
 //! hook is a no-op and nothing is ever written. The scheduler calls the hooks once per job, so
 //! they only bump counters (atomics shared with the template's keys); indicatif's ticker thread
-//! formats and draws at most ten times a second. Job output written to the terminal goes through
-//! [`Screen::hold`], which takes the bar off the screen for the write and puts it back after, so
-//! a frame is never split by output; so do forkpool's own warnings (`report::warn`). At the end the bar is cleared and one plain line is left:
-//! `20/20 done, 0 failed, 4.1s`.
+//! formats and draws ten times a second. Job output written to the terminal goes through
+//! [`Screen::hold`], which takes the bar off the screen for the write and draws it again below,
+//! so a frame is never split by output; forkpool's own warnings (`report::warn`) do the same.
+//! (Output that does not end in a newline gets the bar drawn after it, and the next frame wipes
+//! that line: a partial line is not kept on screen.) At the end the bar is cleared and one plain
+//! line is left: `20/20 done, 0 failed, 4.1s`.
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
