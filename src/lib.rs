@@ -60,10 +60,19 @@ pub fn run() -> Outcome {
 
 fn execute(cli: cli::Cli) -> Result<Outcome> {
     let (opts, input) = Options::from_cli(cli)?;
-    let total = match opts.progress {
-        options::Progress::Off => None,
-        _ => count_jobs(&input, opts.batching),
-    };
+    // `--bar`, `--eta`: `:::` lists and regular files are counted up front on a copy of the inputs.
+    let countable = (opts.progress != options::Progress::Off
+        && opts.resume == options::Resume::No
+        && !opts.dry_run
+        && !input.sources.is_empty()
+        && input.sources.iter().all(|s| match &s.kind {
+            input::SourceKind::Args(_) => true,
+            // Regular files can be read twice; stdin and pipes cannot.
+            input::SourceKind::File(p) => {
+                p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file())
+            }
+        }))
+    .then(|| input.clone());
     let (inputs, names) = input::Inputs::open(input)?;
     let syntax = Syntax {
         replace: opts.replace.as_deref(),
@@ -101,8 +110,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     {
         extras.logged = report::joblog::read(path)?;
     }
+    let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
     let mut source = if opts.resume == options::Resume::RetryFailed {
         let mut failed: Vec<_> = extras.logged.iter().filter(|(_, l)| l.failed).collect();
+        total = Some(failed.len() as u64);
         failed.sort_by_key(|(seq, _)| **seq);
         let jobs = failed
             .into_iter()
@@ -133,11 +144,13 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         )?);
     }
     extras.tag_template = tag_template;
+    let progress = report::progress::Progress::new(opts.progress, total);
+    let sink = Sink::stdio().with_progress(progress.screen());
     if opts.progress != options::Progress::Off {
-        extras.progress = Some(report::progress::Progress::new(opts.progress, total));
+        extras.progress = Some(progress);
     }
     exec::become_subreaper();
-    let collector = Collector::new(&opts.output, Sink::stdio());
+    let collector = Collector::new(&opts.output, sink);
     let executor = exec::local::Local {
         shell: opts.shell.clone(),
     };
@@ -156,30 +169,27 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     ))
 }
 
-/// `--bar`, `--eta`: the number of jobs, counted in a first pass when every source can be read
-/// twice (`:::` lists, regular files). None for stdin and pipes, whose total shows when they end,
-/// and for -X/-m, whose job count depends on line lengths.
-fn count_jobs(cfg: &input::InputConfig, batching: options::Batching) -> Option<u64> {
-    let rereadable = cfg.sources.iter().all(|s| match &s.kind {
-        input::SourceKind::Args(_) => true,
-        input::SourceKind::File(p) => {
-            p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file())
-        }
-    });
-    let per_job = match batching {
-        options::Batching::One | options::Batching::Max(0) => 1,
-        options::Batching::Max(n) => n as u64,
-        options::Batching::Fill { .. } => return None,
-    };
-    if !rereadable {
-        return None;
+/// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel
+/// reads all input before `--bar` and `--eta`. None on an error, which the real run reports.
+fn count_jobs(
+    input: input::InputConfig,
+    opts: &Options,
+    template: &Template,
+    slots: usize,
+) -> Option<u64> {
+    let (inputs, _) = input::Inputs::open(input).ok()?;
+    let mut source = JobSource::new(
+        inputs,
+        opts.batching,
+        opts.max_chars,
+        opts.check_length,
+        slots,
+    );
+    let mut n = 0;
+    while source.next_job(template).ok()?.is_some() {
+        n += 1;
     }
-    let (mut inputs, _) = input::Inputs::open(cfg.clone()).ok()?;
-    let mut records = 0u64;
-    while inputs.next_record().ok()?.is_some() {
-        records += 1;
-    }
-    Some(records.div_ceil(per_job))
+    Some(n)
 }
 
 /// `--dry-run`: the commands as they would run, in input order.

@@ -5,6 +5,7 @@ mod support;
 mod compat;
 mod core;
 mod docs;
+mod progress;
 mod results;
 mod robust;
 mod signals;

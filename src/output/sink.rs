@@ -1,10 +1,12 @@
 //! The text sink: forkpool's stdout and stderr, buffered and flushed whenever the event loop is
-//! about to wait, with `--tag` prefixes put at the start of each line.
+//! about to wait, with `--tag` prefixes put at the start of each line. With `--bar`/`--eta` on
+//! the terminal, each write to it takes the progress display off the screen first.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::fd::BorrowedFd;
 
 use super::Stream;
+use crate::report::progress::Screen;
 
 pub struct Sink {
     out: BufWriter<Fd>,
@@ -17,10 +19,22 @@ impl Sink {
     /// Write to the process's own fds 1 and 2.
     pub fn stdio() -> Sink {
         Sink {
-            out: BufWriter::with_capacity(64 * 1024, Fd(1)),
-            err: BufWriter::with_capacity(8 * 1024, Fd(2)),
+            out: BufWriter::with_capacity(64 * 1024, Fd(1, None)),
+            err: BufWriter::with_capacity(8 * 1024, Fd(2, None)),
             at_line_start: [true; 2],
         }
+    }
+
+    /// Writes to the terminal that `screen`'s progress display is on (stderr, and stdout when it
+    /// is a terminal too) go around the display.
+    pub fn with_progress(mut self, screen: Option<Screen>) -> Sink {
+        if let Some(screen) = screen {
+            if io::stdout().is_terminal() {
+                self.out.get_mut().1 = Some(screen.clone());
+            }
+            self.err.get_mut().1 = Some(screen);
+        }
+        self
     }
 
     pub fn write(&mut self, stream: Stream, data: &[u8], tag: Option<&[u8]>) -> io::Result<()> {
@@ -71,18 +85,22 @@ impl Sink {
     }
 }
 
-/// A process fd that this sink writes to but never closes.
-pub struct Fd(i32);
+/// A process fd that this sink writes to but never closes, and the progress display on it.
+pub struct Fd(i32, Option<Screen>);
 
 impl Write for Fd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // SAFETY: fds 1 and 2 stay open for the life of the process.
         let fd = unsafe { BorrowedFd::borrow_raw(self.0) };
-        loop {
+        let write = || loop {
             match nix::unistd::write(fd, buf) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 other => return other.map_err(io::Error::from),
             }
+        };
+        match &self.1 {
+            Some(screen) => screen.hold(write),
+            None => write(),
         }
     }
     fn flush(&mut self) -> io::Result<()> {

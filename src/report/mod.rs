@@ -83,9 +83,18 @@ pub fn warn(msg: &str) {
     write_stderr(format!("forkpool: {msg}\n").as_bytes());
 }
 
+/// The `--bar`/`--eta` display on stderr, once one is shown: messages are written around it.
+static SCREEN: std::sync::OnceLock<progress::Screen> = std::sync::OnceLock::new();
+
 fn write_stderr(b: &[u8]) {
     use std::io::Write;
-    let _ = std::io::stderr().lock().write_all(b);
+    let write = || {
+        let _ = std::io::stderr().lock().write_all(b);
+    };
+    match SCREEN.get() {
+        Some(screen) => screen.hold(write),
+        None => write(),
+    }
 }
 
 #[cfg(test)]
