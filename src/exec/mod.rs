@@ -2,6 +2,7 @@
 //! `local` spawns on this machine.
 
 pub mod local;
+pub mod spawner;
 
 use std::ffi::OsString;
 use std::io;
