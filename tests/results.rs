@@ -178,9 +178,10 @@ fn resume_after_sigkill_runs_only_unfinished_jobs() {
     let log = dir.path().join("log");
     let marks = dir.path().join("marks");
     std::fs::create_dir(&marks).unwrap();
-    // Jobs 1-4 finish at once; job 5 and later block until a release file appears.
+    // Jobs 1-4 finish at once; job 5 and later block until a release file appears (or the test's
+    // directory goes: the killed run's jobs are orphans nobody else stops, even if the test fails).
     let script = format!(
-        "echo {{}} >> {m}/ran.{{}}; if [ {{}} -gt 4 ]; then while [ ! -e {m}/release ]; do sleep 0.05; done; fi",
+        "echo {{}} >> {m}/ran.{{}}; if [ {{}} -gt 4 ]; then while [ -d {m} ] && [ ! -e {m}/release ]; do sleep 0.05; done; fi",
         m = marks.display()
     );
     let mut child = std::process::Command::new(crate::support::bin())

@@ -32,15 +32,20 @@ use super::{Executor, SpawnError, SpawnSpec, Spawned};
 /// child has exec'ed, and exec is CPU work, so about one thread per CPU keeps the cores busy.
 pub const MAX_THREADS: usize = 4;
 
-/// The number of spawner threads for `jobs` job slots (0: as many as there are CPUs): one per CPU,
-/// no more than can be busy at once (one spawn per slot), at least one and at most `MAX_THREADS`.
-/// On 2 CPUs, 5,000 `true` at -j2 (examples/spawner_bench, median of 8 runs, bare_spawn = 1):
-/// spawning on the event loop 1.44, one thread 1.39, two 0.96, three 0.94, four 0.93. At -j1 one
-/// thread is no slower than none (3.35-3.54 s against 3.68-3.83 s for 2,000 jobs).
+/// The number of spawner threads for `jobs` job slots (0: as many as there are CPUs). None (spawn
+/// on the event loop) while there are no more slots than CPUs: then the loop and the jobs already
+/// keep every core busy, and each hand-off to a thread costs two wake-ups per job. More slots than
+/// CPUs: one thread per CPU, at most `MAX_THREADS`.
+///
+/// In forkpool's loop on 2 CPUs, 5,000 `true` (bare two-thread spawner = 1): -j2 inline 1.22,
+/// one thread 1.47, two 1.41; -j1 inline 4.50 s, one thread 4.97 s; -j8 inline 2.60 s, two
+/// threads 2.47 s. (In isolation, examples/spawner_bench, two threads reach 0.96 of bare.)
 pub fn default_threads(jobs: usize) -> usize {
     let cpus = super::cpu_count();
-    let busy = if jobs == 0 { cpus } else { jobs };
-    cpus.min(busy).clamp(1, MAX_THREADS)
+    if jobs != 0 && jobs <= cpus {
+        return 0;
+    }
+    cpus.clamp(1, MAX_THREADS)
 }
 
 /// One finished spawn.
@@ -108,7 +113,7 @@ impl<E: Executor + 'static, X> Spawner<E, X> {
             // On error, dropping `spawner` stops the threads already started.
             let handle = std::thread::Builder::new()
                 .name(format!("forkpool-spawn-{i}"))
-                .stack_size(64 * 1024)
+                .stack_size(256 * 1024)
                 .spawn(move || shared.serve())?;
             spawner.threads.push(handle);
         }
@@ -199,15 +204,21 @@ impl<E: Executor + 'static, X> Spawner<E, X> {
     }
 }
 
-impl<E, X> Drop for Spawner<E, X> {
+impl<E, X> Spawner<E, X> {
     /// Stop the threads: queued spawns are dropped, spawns in progress finish (their results,
-    /// and the pipes in them, are dropped), then every thread is joined.
-    fn drop(&mut self) {
+    /// and the pipes in them, are dropped), then every thread is joined. Idempotent.
+    pub fn shutdown(&mut self) {
         self.shared.lock().shutdown = true;
         self.shared.work.notify_all();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+impl<E, X> Drop for Spawner<E, X> {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 

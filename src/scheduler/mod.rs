@@ -10,6 +10,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
@@ -18,6 +19,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
+use crate::exec::spawner::{Done, Spawner};
 use crate::exec::{Executor, SpawnError, SpawnSpec};
 use crate::options::{HaltWhen, HaltWhy, Options, OutputMode, Resume, Threshold, Timeout};
 use crate::output::{Collector, Finished, JobOutput, Stream, WriteError};
@@ -97,7 +99,6 @@ pub struct Runner<'a, E: Executor> {
     opts: &'a Options,
     template: &'a Template,
     source: JobSource,
-    exec: E,
     reactor: Reactor,
     collector: Collector,
     /// Index = slot - 1.
@@ -112,6 +113,11 @@ pub struct Runner<'a, E: Executor> {
     worker_pids: HashMap<i32, usize>,
     /// Try to start processes again soon (they could not start for lack of resources).
     wake_soon: bool,
+    /// Starts jobs on other threads, so spawns overlap across cores.
+    spawner: Spawner<E, Exit>,
+    spawn_results: Vec<Done<Exit>>,
+    /// When a spawn failed for lack of resources: start nothing until a job ends or a moment passes.
+    blocked: Option<Instant>,
     max_slots: usize,
     pids: HashMap<i32, usize>,
     running: usize,
@@ -133,7 +139,7 @@ pub struct Runner<'a, E: Executor> {
     total_known: bool,
 }
 
-impl<'a, E: Executor> Runner<'a, E> {
+impl<'a, E: Executor + 'static> Runner<'a, E> {
     pub fn new(
         opts: &'a Options,
         template: &'a Template,
@@ -145,6 +151,12 @@ impl<'a, E: Executor> Runner<'a, E> {
     ) -> Result<Self> {
         let reactor =
             Reactor::new().map_err(|e| Error::new(format!("cannot set up the event loop: {e}")))?;
+        let threads = crate::exec::spawner::default_threads(opts.jobs.min(max_slots));
+        let spawner = Spawner::new(Arc::new(exec), threads)
+            .map_err(|e| Error::new(format!("cannot start the spawner threads: {e}")))?;
+        reactor
+            .add(spawner.notify_fd(), SPAWNED_TOKEN)
+            .map_err(|e| Error::new(format!("cannot set up the event loop: {e}")))?;
         let workers = match &opts.workers {
             Some(_) => Some(Workers::new(&opts.output.tmpdir).map_err(|e| {
                 Error::new(format!(
@@ -160,7 +172,9 @@ impl<'a, E: Executor> Runner<'a, E> {
             opts,
             template,
             source,
-            exec,
+            spawner,
+            spawn_results: Vec::new(),
+            blocked: None,
             reactor,
             collector,
             slots: Vec::new(),
@@ -213,7 +227,13 @@ impl<'a, E: Executor> Runner<'a, E> {
             if let Err(e) = self.reactor.wait(timeout, &mut ready) {
                 break Err(Error::new(format!("event loop failed: {e}")));
             }
+            if let Err(e) = self.collect_spawns() {
+                break Err(e);
+            }
             for &token in &ready {
+                if token == SPAWNED_TOKEN {
+                    continue;
+                }
                 if let Err(e) = self.read_pipe(token).map(drop)
                     && let Some(e) = self.write_failed(e)
                 {
@@ -294,6 +314,10 @@ impl<'a, E: Executor> Runner<'a, E> {
     }
 
     fn start_jobs(&mut self) -> Result<()> {
+        if self.blocked.is_some_and(|t| t.elapsed() < RESOURCE_WAIT) {
+            // Spawns failed for lack of resources: wait for a job to end, or a moment.
+            return Ok(());
+        }
         if self.workers.is_some() {
             return self.start_jobs_on_workers();
         }
@@ -311,12 +335,7 @@ impl<'a, E: Executor> Runner<'a, E> {
                     self.slots.len()
                 }
             };
-            if let Some(job) = self.start(job, slot)? {
-                // Out of processes or descriptors: try again when a job ends (or soon).
-                self.free.push(Reverse(slot));
-                self.retry.push_front(job);
-                return Ok(());
-            }
+            self.start(job, slot)?;
         }
         Ok(())
     }
@@ -341,7 +360,7 @@ impl<'a, E: Executor> Runner<'a, E> {
     }
 
     /// Start one job in `slot`; gives the job back when resources are short.
-    fn start(&mut self, mut job: Job, slot: usize) -> Result<Option<Job>> {
+    fn start(&mut self, mut job: Job, slot: usize) -> Result<()> {
         let view = JobView {
             records: &job.records,
             seq: job.seq,
@@ -405,7 +424,7 @@ impl<'a, E: Executor> Runner<'a, E> {
         let start_wall = SystemTime::now();
         self.last_start = Some(start);
         // The job's state from now on; a job that cannot start completes from it too.
-        let mut r = Running {
+        let r = Running {
             job,
             pid: 0,
             fds: [None, None],
@@ -421,17 +440,62 @@ impl<'a, E: Executor> Runner<'a, E> {
             timed_out: false,
             worker,
         };
-        let spawned = match self.exec.spawn(&spec) {
+        // The spawn overlaps with others on the spawner threads; `spawned` takes it from here.
+        self.spawner.submit(slot as u64, spec);
+        self.running += 1;
+        self.slots[slot - 1] = Some(r);
+        Ok(())
+    }
+
+    /// Take every finished spawn from the spawner threads.
+    fn collect_spawns(&mut self) -> Result<()> {
+        if self.spawner.pending() == 0 {
+            return Ok(());
+        }
+        let mut done = std::mem::take(&mut self.spawn_results);
+        self.spawner.take_done(&mut done);
+        let mut result = Ok(());
+        for d in done.drain(..) {
+            let slot = d.token as usize;
+            let r = self.spawned(slot, d.result, d.reaped);
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        self.spawn_results = done;
+        result
+    }
+
+    /// A job's spawn ended: watch the started job, or fail it, or try again later.
+    fn spawned(
+        &mut self,
+        slot: usize,
+        result: std::result::Result<crate::exec::Spawned, SpawnError>,
+        reaped: Option<Exit>,
+    ) -> Result<()> {
+        let mut r = self.slots[slot - 1].take().expect("a spawning job's slot");
+        let spawned = match result {
             Ok(s) => s,
             Err(SpawnError::Transient(e)) => {
+                self.running -= 1;
                 if self.running == 0 && self.worker_pids.is_empty() {
                     return Err(Error::new(format!("cannot start any job: {}", crate::error::io_reason(&e)))
                         .with_hint("lower -j, or raise the process and open-file limits (ulimit -u, ulimit -n)"));
                 }
+                // Out of processes or descriptors: try again when a job ends (or soon).
                 r.job.attempts -= 1;
-                return Ok(Some(r.job));
+                if let Some(w) = self.workers.as_mut() {
+                    w.get(slot).jobs -= 1;
+                }
+                self.blocked = Some(Instant::now());
+                self.free.push(Reverse(slot));
+                if self.stop.is_none() {
+                    self.retry.push_front(r.job);
+                }
+                return Ok(());
             }
             Err(SpawnError::Failed(msg)) => {
+                self.running -= 1;
                 crate::report::warn(&format!("job {} cannot start: {msg}", r.job.seq));
                 r.exit = Some(Exit::Code(127));
                 if let Some(p) = self.extras.progress.as_mut() {
@@ -444,10 +508,11 @@ impl<'a, E: Executor> Runner<'a, E> {
                 {
                     return Err(e);
                 }
-                return Ok(None);
+                return Ok(());
             }
         };
-        if mode != OutputMode::Group
+        let start = r.start;
+        if self.opts.output.mode != OutputMode::Group
             && let Some(h) = r.header.take()
             && let Err(e) = self.collector.started(&h, r.tag.as_deref())
             && let Some(e) = self.write_failed(e)
@@ -463,6 +528,7 @@ impl<'a, E: Executor> Runner<'a, E> {
                     .map_err(|e| Error::new(format!("cannot watch a job's output: {e}")))?;
             }
         }
+        // A stop requested while the spawn was in flight already set the ladder.
         r.pid = spawned.pid;
         r.deadline = match self.opts.timeout {
             None => None,
@@ -472,12 +538,15 @@ impl<'a, E: Executor> Runner<'a, E> {
             }
         };
         self.pids.insert(spawned.pid, slot);
-        self.running += 1;
         if let Some(p) = self.extras.progress.as_mut() {
             p.started();
         }
         self.slots[slot - 1] = Some(r);
-        Ok(None)
+        if let Some(exit) = reaped {
+            // Reaped before its spawn result came back.
+            self.exited(spawned.pid, exit);
+        }
+        Ok(())
     }
 
     /// One read from a job's pipe; true when it read data (more may be waiting).
@@ -536,6 +605,9 @@ impl<'a, E: Executor> Runner<'a, E> {
         let Some(slot) = self.pids.remove(&pid) else {
             if let Some(slot) = self.worker_pids.remove(&pid) {
                 self.worker_exited(slot, exit);
+            } else {
+                // Perhaps a job whose spawn result is not taken yet; else an orphan.
+                self.spawner.hold_exit(pid, exit);
             }
             return;
         };
@@ -575,6 +647,7 @@ impl<'a, E: Executor> Runner<'a, E> {
         }
         let r = self.slots[slot - 1].take().expect("checked above");
         self.running -= 1;
+        self.blocked = None;
         if group_alive(r.pid) {
             self.lingering.push(r.pid);
         }
@@ -775,7 +848,7 @@ impl<'a, E: Executor> Runner<'a, E> {
     }
 
     fn kill_all(&mut self, sig: Signal) {
-        for r in self.slots.iter().flatten() {
+        for r in self.slots.iter().flatten().filter(|r| r.pid != 0) {
             let _ = killpg(Pid::from_raw(r.pid), sig);
         }
         for &pid in self.worker_pids.keys() {
@@ -791,7 +864,10 @@ impl<'a, E: Executor> Runner<'a, E> {
                 r.timed_out = true;
                 r.ladder = Some((0, now));
             }
-            step_ladder(&mut r.ladder, r.pid, &self.opts.ladder, now);
+            // pid 0: the spawn is in flight; the ladder starts when it is done.
+            if r.pid != 0 {
+                step_ladder(&mut r.ladder, r.pid, &self.opts.ladder, now);
+            }
         }
         if let Some(workers) = self.workers.as_mut() {
             for p in workers.list.iter_mut().filter_map(|w| w.proc.as_mut()) {
@@ -829,7 +905,7 @@ impl<'a, E: Executor> Runner<'a, E> {
             }
         }
         if (!self.retry.is_empty() || self.wake_soon) && self.stop.is_none() {
-            consider(now + Duration::from_millis(50));
+            consider(now + RESOURCE_WAIT);
         }
         if let (Some(delay), Some(last), None) = (self.opts.delay, self.last_start, self.stop) {
             consider(last + delay);
@@ -839,7 +915,14 @@ impl<'a, E: Executor> Runner<'a, E> {
 
     /// At exit: no job, grandchild or zombie survives forkpool.
     fn cleanup(&mut self) {
-        let groups = self.slots.iter().flatten().map(|r| r.pid);
+        // Spawns in flight finish first; the sweep below catches what they started.
+        self.spawner.shutdown();
+        let groups = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|r| r.pid)
+            .filter(|&p| p != 0);
         let worker_groups = self.worker_pids.keys().copied();
         for pgid in groups
             .chain(worker_groups)
@@ -867,6 +950,12 @@ impl<'a, E: Executor> Runner<'a, E> {
         }
     }
 }
+
+/// How long to wait before spawning again after running out of processes or descriptors.
+const RESOURCE_WAIT: Duration = Duration::from_millis(50);
+
+/// The epoll token of the spawner's results; pipe tokens are far below it.
+const SPAWNED_TOKEN: u64 = u64::MAX - 1;
 
 /// The epoll token of a slot's stdout (0) or stderr (1) pipe, of its job or of its worker's
 /// init or teardown.
@@ -903,10 +992,6 @@ fn far_future() -> Instant {
 
 fn set_nonblocking(fd: &OwnedFd) {
     use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFL) {
-        let _ = fcntl(
-            fd,
-            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
-        );
-    }
+    // A fresh pipe end has no other status flag to keep (F_SETFL ignores the access mode).
+    let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
 }

@@ -338,7 +338,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The runner's side of the life cycle: starting, watching and ending inits and teardowns.
-impl<E: Executor> Runner<'_, E> {
+impl<E: Executor + 'static> Runner<'_, E> {
     pub(super) fn start_jobs_on_workers(&mut self) -> Result<()> {
         let cap = self.capacity();
         // Take as many jobs as could run at once, so enough workers start for them.
@@ -354,11 +354,7 @@ impl<E: Executor> Runner<'_, E> {
                 break;
             };
             let job = self.waiting.pop_front().expect("checked above");
-            if let Some(job) = self.start(job, slot)? {
-                self.free.push(Reverse(slot));
-                self.waiting.push_front(job);
-                break;
-            }
+            self.start(job, slot)?;
         }
         let Some(workers) = self.workers.as_ref() else {
             return Ok(());
@@ -477,7 +473,7 @@ impl<E: Executor> Runner<'_, E> {
             capture: true,
             env: workers.proc_env(slot),
         };
-        let spawned = match self.exec.spawn(&spec) {
+        let spawned = match self.spawner.spawn_now(&spec) {
             Ok(s) => s,
             Err(SpawnError::Transient(_)) if kind == Kind::Init => {
                 workers.end(slot);
