@@ -373,3 +373,49 @@ fn joblog_keeps_gnu_columns_and_env_files_are_removed() {
         "worker files left behind"
     );
 }
+
+#[test]
+fn a_retry_after_idle_workers_were_torn_down_gets_a_live_worker() {
+    let dir = TempDir::new("init-retry");
+    let count = dir.path().join("count");
+    let log = dir.path().join("life.log");
+    // Job "slow" (slot 2) fails on its first attempt, after job "fast" (slot 1) has ended and its
+    // worker, idle with no work left, was torn down: the retry must not run in that dead slot.
+    let job = format!(
+        "if [ {{}} = slow ]; then sleep 0.3; echo x >> {c}; [ $(wc -l < {c}) -ge 2 ] || exit 1; fi; echo job $FORKPOOL_WORKER >> {l}",
+        c = count.display(),
+        l = log.display()
+    );
+    forkpool()
+        .args([
+            "-j2",
+            "--retries",
+            "2",
+            "--init",
+            &format!("echo init $FORKPOOL_WORKER >> {}", log.display()),
+            "--teardown",
+            &format!("echo teardown $FORKPOOL_WORKER >> {}", log.display()),
+            &job,
+            ":::",
+            "fast",
+            "slow",
+        ])
+        .assert()
+        .code(0);
+    let life = lines(&log);
+    let mut live = BTreeSet::new();
+    let mut jobs = 0;
+    for l in &life {
+        let (what, id) = l.split_once(' ').unwrap();
+        match what {
+            "init" => assert!(live.insert(id), "{life:?}"),
+            "teardown" => assert!(live.remove(id), "{life:?}"),
+            _ => {
+                assert!(live.contains(id), "a job ran in a dead worker: {life:?}");
+                jobs += 1;
+            }
+        }
+    }
+    assert_eq!(jobs, 2, "{life:?}");
+    assert!(live.is_empty(), "a worker was never torn down: {life:?}");
+}

@@ -40,9 +40,11 @@ pub trait Executor: Send + Sync {
     fn spawn(&self, spec: &SpawnSpec) -> Result<Spawned, SpawnError>;
 }
 
-/// The number of CPUs this process may use.
+/// The number of CPUs this process may use (affinity and cgroup quota), worked out once: it takes
+/// several reads under /proc and /sys.
 pub fn cpu_count() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Raise the soft open-files limit to the hard one, so thousands of jobs' pipes fit; returns

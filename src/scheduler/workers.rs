@@ -353,6 +353,14 @@ impl<E: Executor + 'static> Runner<'_, E> {
             let Some(Reverse(slot)) = self.free.pop() else {
                 break;
             };
+            // A worker torn down while idle (no work was left) may still be listed.
+            let ready = self
+                .workers
+                .as_mut()
+                .is_some_and(|w| w.get(slot).state == State::Ready);
+            if !ready || self.slots.get(slot - 1).is_some_and(Option::is_some) {
+                continue;
+            }
             let job = self.waiting.pop_front().expect("checked above");
             self.start(job, slot)?;
         }
