@@ -419,3 +419,48 @@ fn a_retry_after_idle_workers_were_torn_down_gets_a_live_worker() {
     assert_eq!(jobs, 2, "{life:?}");
     assert!(live.is_empty(), "a worker was never torn down: {life:?}");
 }
+
+/// Regression: an init that ends while forkpool is stopping starts the teardown in the same slot
+/// at once; the end of the init's output must not close the teardown's pipes (it died of SIGPIPE).
+#[test]
+fn sighup_during_init_runs_every_teardown_with_its_output() {
+    let dir = TempDir::new("init-sighup");
+    let d = dir.path().display().to_string();
+    let init = format!(
+        "trap '' TERM; touch {d}/up.$FORKPOOL_SLOT; n=0; while [ ! -e {d}/go ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n+1)); done; echo init $FORKPOOL_SLOT"
+    );
+    let child = Command::new(bin())
+        .args([
+            "-j8",
+            // The stop sends TERM to the inits, which ignore it and end when told to.
+            "--termseq",
+            "TERM,30000,KILL,25",
+            "--init",
+            &init,
+            "--teardown",
+            "echo td $FORKPOOL_SLOT >&2",
+            "echo {}",
+            ":::",
+        ])
+        .args((1..=16).map(|i| i.to_string()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up = || (1..=8).all(|s| dir.path().join(format!("up.{s}")).exists());
+    assert!(wait_for(Duration::from_secs(30), up), "inits did not start");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut td: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.starts_with("td "))
+        .map(str::to_string)
+        .collect();
+    td.sort();
+    let want: Vec<String> = (1..=8).map(|s| format!("td {s}")).collect();
+    assert_eq!(td, want, "{stderr}");
+    assert!(!stderr.contains("SIGPIPE"), "{stderr}");
+}

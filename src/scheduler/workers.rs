@@ -581,25 +581,29 @@ impl<E: Executor + 'static> Runner<'_, E> {
         // Output still held by a process outside the group must not keep the worker waiting.
         if !super::group_alive(pid) {
             for i in 0..2 {
-                while let Ok(true) = self.read_worker_pipe(slot, i) {}
-                if let Some(p) = self
-                    .workers
-                    .as_mut()
-                    .and_then(|w| w.get(slot).proc.as_mut())
+                // Reading to EOF can finish this process, and the slot may at once start the
+                // next one (a teardown): never read or close the newcomer's pipes.
+                while self.slot_proc(slot, pid).is_some()
+                    && let Ok(true) = self.read_worker_pipe(slot, i)
+                {}
+                if let Some(p) = self.slot_proc(slot, pid)
                     && let Some(fd) = p.fds[i].take()
                 {
                     self.reactor.remove(fd.as_fd());
                 }
             }
         }
-        if self
-            .workers
-            .as_mut()
-            .and_then(|w| w.get(slot).proc.as_ref())
-            .is_some_and(Proc::done)
-        {
+        if self.slot_proc(slot, pid).is_some_and(|p| p.done()) {
             self.worker_done(slot);
         }
+    }
+
+    /// The init or teardown running in `slot`, if it is still the process `pid`.
+    fn slot_proc(&mut self, slot: usize, pid: i32) -> Option<&mut Proc> {
+        self.workers
+            .as_mut()
+            .and_then(|w| w.get(slot).proc.as_mut())
+            .filter(|p| p.pid == pid)
     }
 
     /// An init or teardown ended: its output goes to stderr; the worker moves on.
