@@ -141,3 +141,73 @@ fn ctrl_z_stops_the_jobs_with_forkpool_and_sigcont_resumes_them() {
     assert_eq!(child.wait().unwrap().signal(), Some(Signal::SIGINT as i32));
     assert!(jobs().is_empty());
 }
+
+/// forkpool's direct children (the jobs), from /proc.
+fn children_of(pid: i32) -> Vec<i32> {
+    let mut kids = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+            kids.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+        }
+    }
+    kids
+}
+
+/// Regression: with more slots than CPUs, spawns overlap on spawner threads; a job whose spawn
+/// was in flight at Ctrl-Z must be stopped too. Each job notes each time it sees forkpool
+/// stopped: an escaped job runs on and notes it many times; a stopped one at most once (its
+/// last read may straddle forkpool's own stop).
+#[test]
+fn ctrl_z_also_stops_jobs_whose_spawn_was_in_flight() {
+    let dir = crate::support::TempDir::new("tstp-flight");
+    let log = dir.path().join("escaped");
+    let script = dir.path().join("job.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "i=0; while [ $i -lt 300 ]; do read -r _ _ st _ < /proc/$PPID/stat; \
+             [ \"$st\" = T ] && echo $$ >> {}; i=$((i+1)); done\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args(["-j32", "sh", &script.display().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all("x\n".repeat(1_000_000).as_bytes());
+    });
+    let fp = child.id() as i32;
+    assert!(wait_for(Duration::from_secs(30), || children_of(fp).len() >= 16));
+    for _ in 0..30 {
+        kill(Pid::from_raw(fp), Signal::SIGTSTP).unwrap();
+        assert!(wait_for(Duration::from_secs(30), || state(fp) == Some('T')
+            && children_of(fp)
+                .iter()
+                .all(|&p| matches!(state(p), Some('T' | 'Z') | None))));
+        kill(Pid::from_raw(fp), Signal::SIGCONT).unwrap();
+        assert!(wait_for(Duration::from_secs(30), || state(fp) != Some('T')));
+    }
+    kill(Pid::from_raw(fp), Signal::SIGINT).unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.wait().unwrap().signal(), Some(Signal::SIGINT as i32));
+    let seen = std::fs::read_to_string(&log).unwrap_or_default();
+    let mut per_job = std::collections::HashMap::new();
+    for pid in seen.lines() {
+        *per_job.entry(pid).or_insert(0) += 1;
+    }
+    let escaped: Vec<_> = per_job.iter().filter(|&(_, &n)| n > 1).collect();
+    assert!(
+        escaped.is_empty(),
+        "jobs ran while forkpool was stopped: {escaped:?}"
+    );
+}

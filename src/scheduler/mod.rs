@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -240,7 +241,9 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
                     return Err(e);
                 }
             }
-            self.handle_signals();
+            if let Err(e) = self.handle_signals() {
+                break Err(e);
+            }
             self.reap();
             self.run_ladders();
         };
@@ -464,6 +467,16 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         }
         self.spawn_results = done;
         result
+    }
+
+    /// Wait for every spawn in flight, and take the results.
+    fn settle_spawns(&mut self) -> Result<()> {
+        while self.spawner.pending() > 0 {
+            let mut fds = [PollFd::new(self.spawner.notify_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(100u16));
+            self.collect_spawns()?;
+        }
+        Ok(())
     }
 
     /// A job's spawn ended: watch the started job, or fail it, or try again later.
@@ -797,11 +810,13 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         Some(v[v.len() / 2])
     }
 
-    fn handle_signals(&mut self) {
+    fn handle_signals(&mut self) -> Result<()> {
         let s = self.reactor.take_signals();
         if s.suspend > 0 {
             // Ctrl-Z reaches only the terminal's foreground group, and every job has its own:
-            // stop them, then stop forkpool as the default action would.
+            // stop them, then stop forkpool as the default action would. A job whose spawn is
+            // in flight has no pid yet and would run on unstopped: let the spawns land first.
+            self.settle_spawns()?;
             self.kill_all(Signal::SIGTSTP);
             let _ = nix::sys::signal::raise(Signal::SIGSTOP);
         }
@@ -810,7 +825,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             self.kill_all(Signal::SIGCONT);
         }
         if s.interrupt + s.terminate == 0 && s.hangup == 0 {
-            return;
+            return Ok(());
         }
         if s.hangup > 0 && self.stop.is_none() {
             self.stop = Some(Stop::Hangup);
@@ -822,12 +837,14 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         };
         if s.interrupt + s.terminate > 0 {
             if matches!(self.stop, Some(Stop::Signal(_))) || s.interrupt > 1 {
-                // A second interrupt: no more patience.
+                // A second interrupt: no more patience, for jobs still being spawned too.
+                self.settle_spawns()?;
                 self.kill_all(Signal::SIGKILL);
             } else {
                 self.request_stop(Stop::Signal(sig));
             }
         }
+        Ok(())
     }
 
     /// Start no more jobs and stop the running ones with the ladder.
