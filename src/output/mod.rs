@@ -111,11 +111,13 @@ impl Collector {
         self.mode == OutputMode::LineBuffer && (!self.keep_order || seq == self.next_seq)
     }
 
-    /// Output a job printed while running.
+    /// Output a job printed while running. `header` (`-v`) is the job's command line if it has
+    /// not gone out yet: it goes before the job's first live line.
     pub fn append(
         &mut self,
         seq: u64,
         output: &mut JobOutput,
+        header: &mut Option<Vec<u8>>,
         stream: Stream,
         data: &[u8],
         tag: Option<&[u8]>,
@@ -129,6 +131,9 @@ impl Collector {
         self.mem_used += data.len();
         if live {
             if let Some(nl) = buf.mem.iter().rposition(|&b| b == b'\n') {
+                if let Some(h) = header.take() {
+                    self.sink.write(Stream::Out, &h, tag).map_err(from_io)?;
+                }
                 let segs = std::mem::take(&mut buf.segs);
                 let lines: Vec<u8> = buf.mem.drain(..=nl).collect();
                 self.mem_used -= lines.len();
@@ -156,9 +161,23 @@ impl Collector {
         Ok(())
     }
 
-    /// `-v` in the live modes: the command goes out when the job starts.
-    pub fn started(&mut self, header: &[u8], tag: Option<&[u8]>) -> Result<(), WriteError> {
-        self.sink.write(Stream::Out, header, tag).map_err(from_io)
+    /// A job started. `-v` with `-u` or `--line-buffer`: its command line goes out now, unless
+    /// with -k it is not the job's turn yet (then it goes with the job's first printed line).
+    pub fn started(
+        &mut self,
+        seq: u64,
+        header: &mut Option<Vec<u8>>,
+        tag: Option<&[u8]>,
+    ) -> Result<(), WriteError> {
+        let now = match self.mode {
+            OutputMode::Group => false,
+            OutputMode::Ungroup => true,
+            OutputMode::LineBuffer => self.live(seq),
+        };
+        match header.take_if(|_| now) {
+            Some(h) => self.sink.write(Stream::Out, &h, tag).map_err(from_io),
+            None => Ok(()),
+        }
     }
 
     /// `-t`: a command about to run, on stderr.

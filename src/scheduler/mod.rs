@@ -525,9 +525,9 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             }
         };
         let start = r.start;
-        if self.opts.output.mode != OutputMode::Group
-            && let Some(h) = r.header.take()
-            && let Err(e) = self.collector.started(&h, r.tag.as_deref())
+        if let Err(e) = self
+            .collector
+            .started(r.job.seq, &mut r.header, r.tag.as_deref())
             && let Some(e) = self.write_failed(e)
         {
             return Err(e);
@@ -590,6 +590,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
                 .append(
                     r.job.seq,
                     &mut r.output,
+                    &mut r.header,
                     stream,
                     &self.read_buf[..n],
                     r.tag.as_deref(),

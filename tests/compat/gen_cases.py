@@ -254,6 +254,9 @@ case("s-boundary-fits", ["-j1", "-X", "-s", "21", "echo", ":::", "aaa", "bbb", "
 case("s-counts-quoted-length", ["-j1", "-X", "-s", "20", "--dry-run", "echo", ":::", "a b", "bbb", "ccc", "ddd", "eee", "fff"])
 case("s-single-exact-limit", ["-s", "14", "echo", ":::", "abcdefgh"])
 case("s-single-over-limit", ["-s", "13", "echo", ":::", "abcdefgh"])
+case("keep-order-line-buffer-verbose", ["-k", "-v", "--line-buffer", "-j3", "echo a{}; sleep 0.{}; echo b{}", ":::", "3", "1", "2"])
+case("keep-order-line-buffer-verbose-turn-mid-run", ["-k", "-v", "--line-buffer", "-j3", "echo a{}; sleep 0.{}; echo b{}", ":::", "2", "1", "3"])
+case("keep-order-line-buffer-verbose-tag", ["-k", "-v", "--tag", "--line-buffer", "-j3", "sleep 0.{}; echo {}", ":::", "3", "1", "2"])
 
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
