@@ -464,3 +464,42 @@ fn sighup_during_init_runs_every_teardown_with_its_output() {
     assert_eq!(td, want, "{stderr}");
     assert!(!stderr.contains("SIGPIPE"), "{stderr}");
 }
+
+/// Under any open-files limit, a run with --init either works or ends with forkpool's error:
+/// an init that cannot even start must not leave the loop waiting for an event that never comes.
+#[test]
+fn init_that_cannot_start_under_a_low_fd_limit_ends_cleanly() {
+    for limit in 10..=24 {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n {limit} && exec \"$0\" -j2 --init 'echo hi' 'echo {{}}' ::: 1 2"
+            ))
+            .arg(bin())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ended = wait_for(Duration::from_secs(30), || {
+            child.try_wait().unwrap().is_some()
+        });
+        if !ended {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(ended, "hung with ulimit -n {limit}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => {
+                let mut lines: Vec<&[u8]> = out.stdout.split(|&b| b == b'\n').collect();
+                lines.sort();
+                assert_eq!(lines, [&b""[..], b"1", b"2"], "ulimit -n {limit}");
+            }
+            Some(255) => assert!(
+                stderr.contains("forkpool: error: "),
+                "ulimit -n {limit}: {stderr}"
+            ),
+            other => panic!("ulimit -n {limit}: status {other:?}: {stderr}"),
+        }
+    }
+}

@@ -340,6 +340,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// The runner's side of the life cycle: starting, watching and ending inits and teardowns.
 impl<E: Executor + 'static> Runner<'_, E> {
     pub(super) fn start_jobs_on_workers(&mut self) -> Result<()> {
+        // Set again below when an init must be retried without an event to wake the loop.
+        self.wake_soon = false;
         let cap = self.capacity();
         // Take as many jobs as could run at once, so enough workers start for them.
         while self.waiting.len() + self.running < cap {
@@ -483,9 +485,16 @@ impl<E: Executor + 'static> Runner<'_, E> {
         };
         let spawned = match self.spawner.spawn_now(&spec) {
             Ok(s) => s,
-            Err(SpawnError::Transient(_)) if kind == Kind::Init => {
-                workers.end(slot);
-                self.wake_soon = true;
+            // Out of processes or descriptors: wait for some to be freed, unless nothing of
+            // ours runs to free them; then it counts as a failed attempt, so it cannot loop.
+            Err(SpawnError::Transient(e)) if kind == Kind::Init => {
+                if self.running == 0 && self.worker_pids.is_empty() {
+                    let why = format!("cannot start: {}", crate::error::io_reason(&e));
+                    self.init_failed(slot, why);
+                } else {
+                    workers.end(slot);
+                    self.wake_soon = true;
+                }
                 return false;
             }
             Err(SpawnError::Transient(e)) => {
@@ -529,7 +538,6 @@ impl<E: Executor + 'static> Runner<'_, E> {
         };
         workers.set_state(slot, state);
         workers.get(slot).proc = Some(Proc::new(kind, spawned.pid, fds, deadline));
-        self.wake_soon = false;
         true
     }
 
@@ -687,6 +695,9 @@ impl<E: Executor + 'static> Runner<'_, E> {
         if self.stop.is_some() {
             return;
         }
+        // An init that could not even start leaves nothing to wait for: come back soon to retry
+        // (or to see that every slot is retired).
+        self.wake_soon = true;
         let w = workers.get(slot);
         w.failures += 1;
         let failures = w.failures;
