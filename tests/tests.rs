@@ -5,6 +5,7 @@ mod support;
 mod compat;
 mod core;
 mod docs;
+mod gnu;
 mod progress;
 mod results;
 mod robust;

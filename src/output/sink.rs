@@ -13,6 +13,9 @@ pub struct Sink {
     err: BufWriter<Fd>,
     /// Whether the next byte written to each stream starts a line (for tags).
     at_line_start: [bool; 2],
+    /// The stream written last: on a switch the other is flushed first, so that with `2>&1`
+    /// the bytes arrive in the order forkpool wrote them (a job's stdout, then its stderr).
+    last: Stream,
 }
 
 impl Sink {
@@ -22,6 +25,7 @@ impl Sink {
             out: BufWriter::with_capacity(64 * 1024, Fd(1, None)),
             err: BufWriter::with_capacity(8 * 1024, Fd(2, None)),
             at_line_start: [true; 2],
+            last: Stream::Out,
         }
     }
 
@@ -38,6 +42,16 @@ impl Sink {
     }
 
     pub fn write(&mut self, stream: Stream, data: &[u8], tag: Option<&[u8]>) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if stream != self.last {
+            match self.last {
+                Stream::Out => self.out.flush()?,
+                Stream::Err => self.err.flush()?,
+            }
+            self.last = stream;
+        }
         let (w, start) = match stream {
             Stream::Out => (&mut self.out, &mut self.at_line_start[0]),
             Stream::Err => (&mut self.err, &mut self.at_line_start[1]),
