@@ -79,6 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'forkpool' -ScriptBlock {
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Write each job''s output whole when it ends (the default)')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Prefix each output line with the job''s input and a tab')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the commands that would run, in input order, without running them')
+            [CompletionResult]::new('--will-cite', '--will-cite', [CompletionResultType]::ParameterName, 'GNU parallel''s notice and citation switches and --silent: accepted, and nothing to do')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Print each command on stderr before it runs')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each command on stderr before it runs')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each command on stdout before its output')

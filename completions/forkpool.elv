@@ -76,6 +76,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --group 'Write each job''s output whole when it ends (the default)'
             cand --tag 'Prefix each output line with the job''s input and a tab'
             cand --dry-run 'Print the commands that would run, in input order, without running them'
+            cand --will-cite 'GNU parallel''s notice and citation switches and --silent: accepted, and nothing to do'
             cand -t 'Print each command on stderr before it runs'
             cand --verbose 'Print each command on stderr before it runs'
             cand -v 'Print each command on stdout before its output'

@@ -37,6 +37,7 @@ complete -c forkpool -s u -l ungroup -d 'Write output straight through, as produ
 complete -c forkpool -l group -d 'Write each job\'s output whole when it ends (the default)'
 complete -c forkpool -l tag -d 'Prefix each output line with the job\'s input and a tab'
 complete -c forkpool -l dry-run -d 'Print the commands that would run, in input order, without running them'
+complete -c forkpool -l will-cite -d 'GNU parallel\'s notice and citation switches and --silent: accepted, and nothing to do'
 complete -c forkpool -s t -l verbose -d 'Print each command on stderr before it runs'
 complete -c forkpool -s v -d 'Print each command on stdout before its output'
 complete -c forkpool -l json -d 'Print one JSON object per finished job on stdout instead of the jobs\' output (see JSON OUTPUT below)'

@@ -29,8 +29,8 @@ REPLACEMENT STRINGS:
   {}      the input (all values of the job, separated by spaces)
   {.}     the input without extension        {/}   its basename
   {//}    its dirname                        {/.}  its basename without extension
-  {n}     the n-th value (source or column); {-n} counts from the end;
-          {n.} {n/} {n//} {n/.} as above for that value
+  {1} {2} the value of source or column 1, 2, ...; {-1} counts from the end;
+          {1.} {1/} {1//} {1/.} as above for that value
   {#}     the job's sequence number, from 1  {%}   the job's slot number, from 1
   {name}  the value of the column or source named by --header
 Values are shell-quoted: each reaches the job as exactly one argument, byte for byte. With no
@@ -100,7 +100,9 @@ EXAMPLES:
     after_long_help = AFTER_LONG_HELP,
     override_usage = "forkpool [OPTIONS] [COMMAND [ARG]...] [::: VALUE... | :::: FILE...]...",
     max_term_width = 100,
-    infer_long_args = true
+    infer_long_args = true,
+    // As in GNU parallel, an option given again overrides the earlier one (aliases, wrappers).
+    args_override_self = true
 )]
 pub struct Cli {
     // ----- Input -----
@@ -217,7 +219,7 @@ pub struct Cli {
     pub keep_order: bool,
 
     /// Write output as whole lines as soon as they are produced; lines of jobs interleave.
-    #[arg(long = "line-buffer", visible_alias = "lb", help_heading = OUTPUT, conflicts_with = "ungroup")]
+    #[arg(long = "line-buffer", visible_alias = "lb", alias = "linebuffer", help_heading = OUTPUT, conflicts_with = "ungroup")]
     pub line_buffer: bool,
 
     /// Write output straight through, as produced; jobs' output may mix mid-line.
@@ -225,7 +227,7 @@ pub struct Cli {
     pub ungroup: bool,
 
     /// Write each job's output whole when it ends (the default).
-    #[arg(long = "group", help_heading = OUTPUT)]
+    #[arg(long = "group", help_heading = OUTPUT, conflicts_with_all = ["line_buffer", "ungroup"])]
     pub group: bool,
 
     /// Prefix each output line with the job's input and a tab.
@@ -233,12 +235,16 @@ pub struct Cli {
     pub tag: bool,
 
     /// Prefix each output line with STR and a tab; STR may use replacement strings.
-    #[arg(long = "tagstring", value_name = "STR", help_heading = OUTPUT, allow_hyphen_values = true)]
+    #[arg(long = "tagstring", alias = "tag-string", value_name = "STR", help_heading = OUTPUT, allow_hyphen_values = true)]
     pub tagstring: Option<OsString>,
 
     /// Print the commands that would run, in input order, without running them.
-    #[arg(long = "dry-run", help_heading = OUTPUT)]
+    #[arg(long = "dry-run", alias = "dryrun", help_heading = OUTPUT)]
     pub dry_run: bool,
+
+    /// GNU parallel's notice and citation switches and --silent: accepted, and nothing to do.
+    #[arg(long = "will-cite", aliases = ["no-notice", "silent"], hide = true)]
+    pub gnu_no_ops: bool,
 
     /// Print each command on stderr before it runs.
     #[arg(short = 't', long = "verbose", help_heading = OUTPUT)]
