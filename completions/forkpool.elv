@@ -41,7 +41,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --jobs 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs'
             cand --max-procs 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs'
             cand --delay 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)'
-            cand --timeout 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq'
+            cand --timeout 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m; 0: no limit), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq; the job counts as failed (joblog Exitval -1), even if it then exits 0'
             cand --termseq 'How to stop a job: signal names and waits in ms, tried in turn while any process of the job is alive'
             cand --retries 'Run a failed job up to N times in all; only the last attempt''s output is printed'
             cand --halt 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 the exit status is the failing job''s. Also: never, soon, now (= now,fail=1)'

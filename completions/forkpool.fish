@@ -11,7 +11,7 @@ complete -c forkpool -s s -l max-chars -d 'Limit a job\'s command line to N byte
 complete -c forkpool -l shell -d 'Run commands that need a shell with PATH instead of /bin/sh' -r -F
 complete -c forkpool -s j -l jobs -l max-procs -d 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs' -r
 complete -c forkpool -l delay -d 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)' -r
-complete -c forkpool -l timeout -d 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq' -r
+complete -c forkpool -l timeout -d 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m; 0: no limit), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq; the job counts as failed (joblog Exitval -1), even if it then exits 0' -r
 complete -c forkpool -l termseq -d 'How to stop a job: signal names and waits in ms, tried in turn while any process of the job is alive' -r
 complete -c forkpool -l retries -d 'Run a failed job up to N times in all; only the last attempt\'s output is printed' -r
 complete -c forkpool -l halt -l halt-on-error -d 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 the exit status is the failing job\'s. Also: never, soon, now (= now,fail=1)' -r

@@ -193,8 +193,9 @@ pub struct Cli {
     #[arg(long = "delay", value_name = "DURATION", help_heading = SCHEDULING, allow_hyphen_values = true)]
     pub delay: Option<String>,
 
-    /// Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m), or longer than N% of the
-    /// median runtime of the jobs finished so far. Its whole process group gets --termseq.
+    /// Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m; 0: no limit), or longer
+    /// than N% of the median runtime of the jobs finished so far. Its whole process group gets
+    /// --termseq; the job counts as failed (joblog Exitval -1), even if it then exits 0.
     #[arg(long = "timeout", value_name = "DURATION", help_heading = SCHEDULING, allow_hyphen_values = true)]
     pub timeout: Option<String>,
 

@@ -280,7 +280,10 @@ impl Options {
                             .with_hint("write it like 200%")
                     })?,
                 )),
-                None => Some(Timeout::Fixed(parse_duration(t, "--timeout")?)),
+                // As in GNU parallel, 0 means no time limit.
+                None => Some(parse_duration(t, "--timeout")?)
+                    .filter(|d| !d.is_zero())
+                    .map(Timeout::Fixed),
             },
         };
         let ladder = parse_termseq(&cli.termseq)?;

@@ -110,3 +110,59 @@ fn output_modes_that_contradict_each_other_are_refused() {
         assert!(err.contains("cannot be used with"), "{err}");
     }
 }
+
+#[test]
+fn a_timed_out_job_fails_even_when_it_exits_0_and_the_kill_is_reported() {
+    let dir = crate::support::TempDir::new("timeout-exit0");
+    let log = dir.path().join("log");
+    let out = forkpool()
+        .args(["--joblog", log.to_str().unwrap(), "--timeout", "0.5"])
+        .args(["trap 'exit 0' TERM; echo {}; sleep 30 & wait", ":::", "3"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"3\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "forkpool: job 1 timed out after 0.5s, stopping it: trap 'exit 0' TERM; echo 3; sleep 30 & wait\n"
+    );
+    let log = std::fs::read_to_string(&log).unwrap();
+    let cols: Vec<&str> = log.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!((cols[6], cols[7]), ("-1", "0"), "{log}");
+}
+
+#[test]
+fn timeout_0_means_no_time_limit() {
+    for t in ["0", "0s"] {
+        forkpool()
+            .args(["--timeout", t, "sleep 0.2; echo {}", ":::", "a"])
+            .assert()
+            .success()
+            .stdout("a\n")
+            .stderr("");
+    }
+}
+
+/// The job itself ended with its status; a background child still holding its stdout is stopped
+/// at the deadline, and the job keeps its status.
+#[test]
+fn timeout_stops_a_background_child_that_holds_the_jobs_output() {
+    let marker = format!("sleep 7{}", std::process::id() % 1000 + 1000);
+    let start = std::time::Instant::now();
+    forkpool()
+        .args([
+            "--timeout",
+            "0.5",
+            &format!("{marker} & echo {{}}"),
+            ":::",
+            "1",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success()
+        .stdout("1\n")
+        .stderr("");
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    assert!(crate::support::processes_matching(&marker).is_empty());
+}

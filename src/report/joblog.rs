@@ -66,6 +66,7 @@ impl Joblog {
             .as_secs_f64();
         // GNU parallel: a job that was stopped (timed out, halted) has Exitval -1.
         let (exitval, signal) = match r.exit {
+            Exit::Code(_) if r.timed_out => (-1, 0),
             Exit::Code(c) => (c, 0),
             Exit::Signal(s) if r.timed_out || r.stopped => (-1, s),
             Exit::Signal(s) => (0, s),

@@ -30,8 +30,9 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
+    /// A job that timed out failed, even when it caught the signal and exited 0 (as in GNU).
     pub fn failed(&self) -> bool {
-        !self.exit.success()
+        self.timed_out || !self.exit.success()
     }
 }
 
@@ -43,9 +44,9 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn record(&mut self, exit: Exit) {
+    pub fn record(&mut self, job: &JobRecord) {
         self.done += 1;
-        if !exit.success() {
+        if job.failed() {
             self.failed += 1;
         }
     }

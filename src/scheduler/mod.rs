@@ -373,7 +373,8 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             || self.opts.output.print_command
             || self.opts.json
             || self.extras.joblog.is_some()
-            || self.opts.halt.is_some();
+            || self.opts.halt.is_some()
+            || self.opts.timeout.is_some();
         let (command, line) = match &job.logged_command {
             Some(c) => (Command::Shell(c.clone()), Some(c.clone())),
             None => (
@@ -703,7 +704,10 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             }
             self.runtimes.push_back(runtime);
         }
-        if !exit.success() && r.job.attempts < self.opts.retries && self.stop.is_none() {
+        if (r.timed_out || !exit.success())
+            && r.job.attempts < self.opts.retries
+            && self.stop.is_none()
+        {
             self.collector.discard(r.output);
             self.retry.push_back(r.job);
             if let Some(p) = self.extras.progress.as_mut() {
@@ -726,9 +730,9 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             runtime,
             stdout_len: r.output.out.size(),
         };
-        self.summary.record(exit);
+        self.summary.record(&record);
         if let Some(p) = self.extras.progress.as_mut() {
-            p.finished(!exit.success());
+            p.finished(record.failed());
         }
         if let Some(log) = self.extras.joblog.as_mut() {
             log.write(&record)?;
@@ -878,8 +882,19 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
     fn run_ladders(&mut self) {
         let now = Instant::now();
         for r in self.slots.iter_mut().flatten() {
-            if r.deadline.is_some_and(|d| d <= now) && r.ladder.is_none() && r.exit.is_none() {
-                r.timed_out = true;
+            if r.deadline.is_some_and(|d| d <= now) && r.ladder.is_none() {
+                // A job whose own process already ended (with its status) but whose group still
+                // holds its output did not time out: only the stragglers are stopped.
+                if r.exit.is_none() {
+                    r.timed_out = true;
+                    let cmd = r.line.as_deref().unwrap_or_default();
+                    crate::report::warn(&format!(
+                        "job {} timed out after {}, stopping it: {}",
+                        r.job.seq,
+                        seconds(r.deadline.expect("checked above") - r.start),
+                        String::from_utf8_lossy(cmd).replace('\n', " "),
+                    ));
+                }
                 r.ladder = Some((0, now));
             }
             // pid 0: the spawn is in flight; the ladder starts when it is done.
@@ -907,7 +922,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
                 if step != usize::MAX {
                     consider(due);
                 }
-            } else if let Some(d) = r.deadline.filter(|_| r.exit.is_none()) {
+            } else if let Some(d) = r.deadline {
                 consider(d);
             }
         }
@@ -997,6 +1012,12 @@ fn step_ladder(ladder: &mut Option<(usize, Instant)>, pgid: i32, steps: &Ladder,
         let _ = killpg(Pid::from_raw(pgid), Signal::SIGCONT);
         *ladder = Some((step + 1, now + wait));
     }
+}
+
+/// A duration as people write it: "1s", "2.5s".
+fn seconds(d: Duration) -> String {
+    let s = format!("{:.3}", d.as_secs_f64());
+    format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// Whether the process group led by `pgid` still has a member.
