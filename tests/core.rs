@@ -781,6 +781,94 @@ fn slots_never_exceed_jobs_and_are_exclusive() {
     }
 }
 
+#[test]
+fn environment_job_variables_replace_inherited_ones_once() {
+    // A forkpool run by a forkpool job inherits FORKPOOL_SLOT and friends: its jobs must see
+    // their own values, each variable once, and the rest of the environment unchanged.
+    for template in [&["env"][..], &["env; true"][..]] {
+        let mut args = vec!["-j1", "-N0"];
+        args.extend_from_slice(template);
+        args.extend([":::", "a"]);
+        let out = forkpool()
+            .args(&args)
+            .env("FORKPOOL_SLOT", "99")
+            .env("PARALLEL_SEQ", "x")
+            .env("FORKPOOL_TEST_KEPT", "kept")
+            .timeout(LIMIT)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{template:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let named = |key: &str| -> Vec<&str> {
+            text.lines()
+                .filter(|l| l.split('=').next() == Some(key))
+                .collect()
+        };
+        assert_eq!(named("FORKPOOL_SLOT"), ["FORKPOOL_SLOT=1"], "{template:?}");
+        assert_eq!(named("PARALLEL_SEQ"), ["PARALLEL_SEQ=1"], "{template:?}");
+        assert_eq!(named("FORKPOOL_SEQ"), ["FORKPOOL_SEQ=1"], "{template:?}");
+        assert_eq!(named("FORKPOOL_TEST_KEPT"), ["FORKPOOL_TEST_KEPT=kept"]);
+    }
+}
+
+#[test]
+fn environment_path_exported_by_a_worker_finds_direct_commands() {
+    // A worker's PATH (a virtualenv, say) is searched for a job's program, without the shell.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("worker-path");
+    let (sh, log) = logging_shell(&dir);
+    let bin_dir = dir.path().join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    let tool = bin_dir.join("forkpool-test-tool");
+    std::fs::write(&tool, "#!/bin/sh\necho tool \"$@\"\n").unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let init = format!(
+        "echo \"PATH={}:$PATH\" >> \"$FORKPOOL_ENV\"",
+        bin_dir.display()
+    );
+    assert_eq!(
+        ok_str(
+            &[
+                "-j1",
+                "-k",
+                "--shell",
+                &sh,
+                "--init",
+                &init,
+                "forkpool-test-tool",
+                ":::",
+                "a",
+                "b"
+            ],
+            None
+        ),
+        "tool a\ntool b\n"
+    );
+    assert_eq!(shell_calls(&log), 1, "only the init goes through the shell");
+}
+
+/// The `Sig...:` mask of a /proc/PID/status text, as a number.
+fn status_mask(status: &str, field: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("no {field} in {status:?}"));
+    u64::from_str_radix(line[field.len()..].trim(), 16).unwrap()
+}
+
+#[test]
+fn environment_jobs_get_sigpipe_at_its_default_and_no_blocked_signal() {
+    // forkpool (like every Rust program) ignores SIGPIPE; its jobs must not, or `yes | head`
+    // would end with "yes: Broken pipe" instead of quietly.
+    let sigpipe_bit = 1u64 << (nix::libc::SIGPIPE - 1);
+    for template in ["cat /proc/self/status", "cat /proc/self/status; true"] {
+        let text = ok_str(&["-N0", template, ":::", "a"], None);
+        assert_eq!(status_mask(&text, "SigIgn:") & sigpipe_bit, 0, "{template}");
+        assert_eq!(status_mask(&text, "SigBlk:"), 0, "{template}");
+    }
+    assert_eq!(ok_str(&["-N0", "yes | head -1", ":::", "a"], None), "y\n");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Process groups: every job leads its own.
 // ---------------------------------------------------------------------------------------------
