@@ -1,14 +1,13 @@
 //! Spawner threads: start jobs on a few threads so that spawns overlap across cores, while the
 //! one event loop keeps owning every pipe, exit and signal.
 //!
-//! std's `Command::spawn` (posix_spawn, a vfork-like clone) blocks the calling thread until the
-//! child has exec'ed, so one thread caps the start rate at about one job per exec. The event loop
+//! A spawn (posix_spawn, a vfork-like clone) blocks the calling thread until the child has
+//! exec'ed, so one thread caps the start rate at about one job per exec. The event loop
 //! `submit`s owned `SpawnSpec`s; a spawner thread runs `Executor::spawn` and queues the result;
 //! `notify_fd` becomes readable and the loop moves the results out with `take_done`.
 //!
-//! Children inherit the signal mask of the thread that spawns them (std sets no mask, it only
-//! resets SIGPIPE to its default), so the threads leave their mask alone: it is the mask of the
-//! thread that called `Spawner::new`, the same one a job spawned on that thread would get.
+//! The local executor gives every job an empty signal mask, so the threads' own masks do not
+//! leak into jobs and the threads leave them alone.
 //! Signal handlers may run on a spawner thread; forkpool's only count and write a self-pipe.
 //!
 //! One race is the event loop's to close: it reaps with `waitpid(-1)`, so a short job can be
