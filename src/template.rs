@@ -65,7 +65,7 @@ pub struct Template {
     tokens: Vec<Token>,
     /// Values are shell code themselves (no command given: each input is a command line).
     raw_values: bool,
-    /// `-X`, `-N`: repeat each word that holds `{}` (or `{.}`...) once per input record.
+    /// `-X`, `-N`: repeat each word that holds `{}` (or `{.}`...) once per input value.
     context: bool,
     /// No literal part needs a shell, so a rendered job can be exec'ed directly.
     direct: bool,
@@ -174,11 +174,17 @@ impl Template {
     }
 
     fn render(&self, job: &JobView, sink: &mut impl Sink) {
+        // `{n}` and `{-n}` index the job's values in order, whichever records they came from.
+        let all: Vec<&[u8]> = job
+            .records
+            .iter()
+            .flat_map(|r| r.iter().map(Vec::as_slice))
+            .collect();
         if !self.context {
-            return render_tokens(&self.tokens, job.records, job, sink);
+            return render_tokens(&self.tokens, &all, &all, job, sink);
         }
-        // -X: a word (a run of tokens between spaces) that holds a value replacement is repeated
-        // once per record, each copy filled from that record alone.
+        // -X: a word (a run of tokens between spaces) that holds `{}` (or `{.}`...) is repeated
+        // once per value, `{}` standing for that value alone; `{n}` still indexes all of them.
         let mut start = 0;
         while start < self.tokens.len() {
             if let Token::Space(s) = &self.tokens[start] {
@@ -194,16 +200,16 @@ impl Template {
             if word
                 .iter()
                 .any(|t| matches!(t, Token::Value(Selector::All, _)))
-                && !job.records.is_empty()
+                && !all.is_empty()
             {
-                for (i, record) in job.records.iter().enumerate() {
+                for (i, v) in all.iter().enumerate() {
                     if i > 0 {
                         sink.space(b" ");
                     }
-                    render_tokens(word, std::slice::from_ref(record), job, sink);
+                    render_tokens(word, &all, std::slice::from_ref(v), job, sink);
                 }
             } else {
-                render_tokens(word, job.records, job, sink);
+                render_tokens(word, &all, &all, job, sink);
             }
             start = end;
         }
@@ -347,7 +353,18 @@ fn is_direct(tokens: &[Token]) -> bool {
     true
 }
 
-fn render_tokens(tokens: &[Token], records: &[Record], job: &JobView, sink: &mut impl Sink) {
+/// Render `tokens`: `{n}` and `{-n}` pick from `all`, `{}` stands for the values in `each`.
+///
+/// A `{n}` with no value (a column a short --colsep line lacks, the short last group of -N)
+/// renders as nothing at all, not as a quoted empty value: as in GNU parallel, a word that is
+/// only such replacements disappears from the command, while a value that is empty gives `''`.
+fn render_tokens(
+    tokens: &[Token],
+    all: &[&[u8]],
+    each: &[&[u8]],
+    job: &JobView,
+    sink: &mut impl Sink,
+) {
     for t in tokens {
         match t {
             Token::Code(c) => sink.code(c),
@@ -356,35 +373,41 @@ fn render_tokens(tokens: &[Token], records: &[Record], job: &JobView, sink: &mut
                     out: Vec::new(),
                     raw: true,
                 };
-                render_tokens(inner, records, job, &mut raw);
+                render_tokens(inner, all, each, job, &mut raw);
                 sink.value(&raw.out);
             }
             Token::Space(s) => sink.space(s),
             Token::Seq => sink.code(job.seq.to_string().as_bytes()),
             Token::Slot => sink.code(job.slot.to_string().as_bytes()),
+            Token::Value(Selector::All, tf) => {
+                for (i, v) in each.iter().enumerate() {
+                    if i > 0 {
+                        sink.space(b" ");
+                    }
+                    sink.value(&transform(v, *tf));
+                }
+            }
             Token::Value(sel, tf) => {
-                let mut values = records.iter().flat_map(|r| r.iter());
-                match sel {
-                    Selector::All => {
-                        for (i, v) in values.enumerate() {
-                            if i > 0 {
-                                sink.space(b" ");
-                            }
-                            sink.value(&transform(v, *tf));
-                        }
-                    }
-                    Selector::Pos(n) => {
-                        let v = values.nth(n - 1).map(|v| transform(v, *tf));
-                        sink.value(v.as_deref().unwrap_or(b""));
-                    }
-                    Selector::FromEnd(n) => {
-                        let all: Vec<&Vec<u8>> = values.collect();
-                        let v = all.len().checked_sub(*n).map(|i| transform(all[i], *tf));
-                        sink.value(v.as_deref().unwrap_or(b""));
-                    }
+                if let Some(v) = positional(all, sel) {
+                    sink.value(&transform(v, *tf));
                 }
             }
         }
+    }
+}
+
+/// The value `{n}` or `{-n}` selects, if there is one.
+fn positional<'a>(all: &[&'a [u8]], sel: &Selector) -> Option<&'a [u8]> {
+    let len = all.len();
+    match *sel {
+        Selector::All => None,
+        Selector::Pos(n) => all.get(n - 1).copied(),
+        // GNU parallel indexes a Perl array with `count - n`, and Perl counts a negative index from
+        // the end: so `{-3}` with two values is the last one, and only beyond twice the count is
+        // there no value.
+        Selector::FromEnd(n) if n <= len => Some(all[len - n]),
+        Selector::FromEnd(n) if n <= 2 * len => Some(all[2 * len - n]),
+        Selector::FromEnd(_) => None,
     }
 }
 
