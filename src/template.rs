@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use crate::error::{Error, Result};
 use crate::input::Record;
 
 /// Which input values a replacement string selects.
@@ -89,22 +90,24 @@ pub struct JobView<'a> {
 impl Template {
     /// Parse the command words. `quote_words` is `-q`: the words themselves are quoted.
     /// `append_input` adds ` {}` when the words hold no replacement string.
+    /// Fails on a `{= perl expression =}`, which forkpool cannot evaluate.
     pub fn parse(
         words: &[Vec<u8>],
         quote_words: bool,
         context: bool,
         append_input: bool,
         syntax: &Syntax,
-    ) -> Template {
+    ) -> Result<Template> {
         let mut tokens = Vec::new();
         if words.is_empty() {
-            return Template {
+            return Ok(Template {
                 tokens: vec![Token::Value(Selector::All, Transform::None)],
                 raw_values: true,
                 context: false,
                 direct: false,
-            };
+            });
         }
+        refuse_perl(words, syntax)?;
         for (i, word) in words.iter().enumerate() {
             if i > 0 {
                 tokens.push(Token::Space(b" ".to_vec()));
@@ -134,12 +137,12 @@ impl Template {
             tokens.push(Token::Value(Selector::All, Transform::None));
         }
         let direct = is_direct(&tokens);
-        Template {
+        Ok(Template {
             tokens,
             raw_values: false,
             context,
             direct,
-        }
+        })
     }
 
     /// The command for one job: direct words when no shell is needed, else shell code.
@@ -214,6 +217,32 @@ impl Template {
             start = end;
         }
     }
+}
+
+/// Refuse a `{= perl expression =}`. As in GNU parallel, one starts at `{=` and ends at the next
+/// `=}`, across command words (the shell splits `{= s/a/b/ =}` into three); a `{=` with no `=}`
+/// after it is plain text, and so is the `-I` string wherever it occurs.
+fn refuse_perl(words: &[Vec<u8>], syntax: &Syntax) -> Result<()> {
+    let text = words.join(&b' ');
+    let replace = syntax.replace.filter(|r| !r.is_empty());
+    let mut i = 0;
+    while i < text.len() {
+        if let Some(r) = replace.filter(|r| text[i..].starts_with(r)) {
+            i += r.len();
+            continue;
+        }
+        if text[i..].starts_with(b"{=")
+            && let Some(len) = text[i + 2..].windows(2).position(|w| w == b"=}")
+        {
+            let expr = String::from_utf8_lossy(&text[i..i + 2 + len + 2]);
+            return Err(Error::new(format!(
+                "perl expressions {{= ... =}} are not supported: {expr}"
+            ))
+            .with_hint("use a shell command instead, e.g. $(echo {} | sed s/a/b/)"));
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 fn push_code(text: &[u8], tokens: &mut Vec<Token>) {

@@ -831,6 +831,57 @@ fn replacement_context_words_with_missing_and_positional_values() {
 }
 
 #[test]
+fn replacement_perl_expression_is_refused() {
+    let dir = TempDir::new("perl-refused");
+    let marker = dir.path().join("ran");
+    let m = path_str(&marker);
+    for args in [
+        vec!["touch", m, "{=s/a/b/=}", ":::", "abc"],
+        // The shell splits an unquoted {= s/a/b/ =} into three words.
+        vec!["touch", m, "{=", "s/a/b/", "=}", ":::", "abc"],
+        vec!["-q", "touch", m, "x{==}y", ":::", "abc"],
+        vec!["--tagstring", "{=uc=}", "touch", m, ":::", "abc"],
+    ] {
+        let out = run(&args, None);
+        assert_eq!(out.status.code(), Some(255), "{args:?}");
+        assert_eq!(out.stdout, b"", "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let mut lines = err.lines();
+        let first = lines.next().unwrap_or_default();
+        assert!(
+            first.starts_with("forkpool: error: perl expressions {= ... =} are not supported: {="),
+            "{args:?}: stderr {err:?}"
+        );
+        assert!(
+            lines
+                .next()
+                .is_some_and(|l| l.starts_with("forkpool: hint: ")),
+            "{args:?}: stderr {err:?}"
+        );
+        assert!(!marker.exists(), "{args:?}: a job ran");
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&run(&["echo", "{= s/a/b/ =}", ":::", "abc"], None).stderr),
+        "forkpool: error: perl expressions {= ... =} are not supported: {= s/a/b/ =}\n\
+         forkpool: hint: use a shell command instead, e.g. $(echo {} | sed s/a/b/)\n"
+    );
+    // A {= with no =} after it is plain text, and -I may use {=.
+    assert_eq!(
+        ok_str(&["-k", "echo", "=}{=", "x{=", ":::", "a"], None),
+        "=}{= x{= a\n"
+    );
+    assert_eq!(
+        ok_str(
+            &[
+                "-k", "-I", "{=}", "printf", "[%s]", "x{=}y", "{}", ":::", "a b"
+            ],
+            None
+        ),
+        "[xa by][{}]"
+    );
+}
+
+#[test]
 fn replacement_any_string_suppresses_append() {
     assert_eq!(
         ok_str(&["-k", "echo", "n{#}", ":::", "a", "b"], None),
