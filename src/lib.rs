@@ -84,12 +84,13 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         opts.context_replace,
         true,
         &syntax,
-    );
+    )?;
     let tag_template = opts
         .output
         .tag
         .as_ref()
-        .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax));
+        .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax))
+        .transpose()?;
 
     let fd_limit = exec::raise_fd_limit();
     // Each running job holds two pipe ends; keep room for forkpool's own descriptors.

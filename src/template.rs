@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use crate::error::{Error, Result};
 use crate::input::Record;
 
 /// Which input values a replacement string selects.
@@ -65,7 +66,7 @@ pub struct Template {
     tokens: Vec<Token>,
     /// Values are shell code themselves (no command given: each input is a command line).
     raw_values: bool,
-    /// `-X`, `-N`: repeat each word that holds `{}` (or `{.}`...) once per input record.
+    /// `-X`, `-N`: repeat each word that holds `{}` (or `{.}`...) once per input value.
     context: bool,
     /// No literal part needs a shell, so a rendered job can be exec'ed directly.
     direct: bool,
@@ -89,22 +90,24 @@ pub struct JobView<'a> {
 impl Template {
     /// Parse the command words. `quote_words` is `-q`: the words themselves are quoted.
     /// `append_input` adds ` {}` when the words hold no replacement string.
+    /// Fails on a `{= perl expression =}`, which forkpool cannot evaluate.
     pub fn parse(
         words: &[Vec<u8>],
         quote_words: bool,
         context: bool,
         append_input: bool,
         syntax: &Syntax,
-    ) -> Template {
+    ) -> Result<Template> {
         let mut tokens = Vec::new();
         if words.is_empty() {
-            return Template {
+            return Ok(Template {
                 tokens: vec![Token::Value(Selector::All, Transform::None)],
                 raw_values: true,
                 context: false,
                 direct: false,
-            };
+            });
         }
+        refuse_perl(words, syntax)?;
         for (i, word) in words.iter().enumerate() {
             if i > 0 {
                 tokens.push(Token::Space(b" ".to_vec()));
@@ -134,12 +137,12 @@ impl Template {
             tokens.push(Token::Value(Selector::All, Transform::None));
         }
         let direct = is_direct(&tokens);
-        Template {
+        Ok(Template {
             tokens,
             raw_values: false,
             context,
             direct,
-        }
+        })
     }
 
     /// The command for one job: direct words when no shell is needed, else shell code.
@@ -174,11 +177,17 @@ impl Template {
     }
 
     fn render(&self, job: &JobView, sink: &mut impl Sink) {
+        // `{n}` and `{-n}` index the job's values in order, whichever records they came from.
+        let all: Vec<&[u8]> = job
+            .records
+            .iter()
+            .flat_map(|r| r.iter().map(Vec::as_slice))
+            .collect();
         if !self.context {
-            return render_tokens(&self.tokens, job.records, job, sink);
+            return render_tokens(&self.tokens, &all, &all, job, sink);
         }
-        // -X: a word (a run of tokens between spaces) that holds a value replacement is repeated
-        // once per record, each copy filled from that record alone.
+        // -X: a word (a run of tokens between spaces) that holds `{}` (or `{.}`...) is repeated
+        // once per value, `{}` standing for that value alone; `{n}` still indexes all of them.
         let mut start = 0;
         while start < self.tokens.len() {
             if let Token::Space(s) = &self.tokens[start] {
@@ -194,20 +203,46 @@ impl Template {
             if word
                 .iter()
                 .any(|t| matches!(t, Token::Value(Selector::All, _)))
-                && !job.records.is_empty()
+                && !all.is_empty()
             {
-                for (i, record) in job.records.iter().enumerate() {
+                for (i, v) in all.iter().enumerate() {
                     if i > 0 {
                         sink.space(b" ");
                     }
-                    render_tokens(word, std::slice::from_ref(record), job, sink);
+                    render_tokens(word, &all, std::slice::from_ref(v), job, sink);
                 }
             } else {
-                render_tokens(word, job.records, job, sink);
+                render_tokens(word, &all, &all, job, sink);
             }
             start = end;
         }
     }
+}
+
+/// Refuse a `{= perl expression =}`. As in GNU parallel, one starts at `{=` and ends at the next
+/// `=}`, across command words (the shell splits `{= s/a/b/ =}` into three); a `{=` with no `=}`
+/// after it is plain text, and so is the `-I` string wherever it occurs.
+fn refuse_perl(words: &[Vec<u8>], syntax: &Syntax) -> Result<()> {
+    let text = words.join(&b' ');
+    let replace = syntax.replace.filter(|r| !r.is_empty());
+    let mut i = 0;
+    while i < text.len() {
+        if let Some(r) = replace.filter(|r| text[i..].starts_with(r)) {
+            i += r.len();
+            continue;
+        }
+        if text[i..].starts_with(b"{=")
+            && let Some(len) = text[i + 2..].windows(2).position(|w| w == b"=}")
+        {
+            let expr = String::from_utf8_lossy(&text[i..i + 2 + len + 2]);
+            return Err(Error::new(format!(
+                "perl expressions {{= ... =}} are not supported: {expr}"
+            ))
+            .with_hint("use a shell command instead, e.g. $(echo {} | sed s/a/b/)"));
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 fn push_code(text: &[u8], tokens: &mut Vec<Token>) {
@@ -347,7 +382,18 @@ fn is_direct(tokens: &[Token]) -> bool {
     true
 }
 
-fn render_tokens(tokens: &[Token], records: &[Record], job: &JobView, sink: &mut impl Sink) {
+/// Render `tokens`: `{n}` and `{-n}` pick from `all`, `{}` stands for the values in `each`.
+///
+/// A `{n}` with no value (a column a short --colsep line lacks, the short last group of -N)
+/// renders as nothing at all, not as a quoted empty value: as in GNU parallel, a word that is
+/// only such replacements disappears from the command, while a value that is empty gives `''`.
+fn render_tokens(
+    tokens: &[Token],
+    all: &[&[u8]],
+    each: &[&[u8]],
+    job: &JobView,
+    sink: &mut impl Sink,
+) {
     for t in tokens {
         match t {
             Token::Code(c) => sink.code(c),
@@ -356,35 +402,41 @@ fn render_tokens(tokens: &[Token], records: &[Record], job: &JobView, sink: &mut
                     out: Vec::new(),
                     raw: true,
                 };
-                render_tokens(inner, records, job, &mut raw);
+                render_tokens(inner, all, each, job, &mut raw);
                 sink.value(&raw.out);
             }
             Token::Space(s) => sink.space(s),
             Token::Seq => sink.code(job.seq.to_string().as_bytes()),
             Token::Slot => sink.code(job.slot.to_string().as_bytes()),
+            Token::Value(Selector::All, tf) => {
+                for (i, v) in each.iter().enumerate() {
+                    if i > 0 {
+                        sink.space(b" ");
+                    }
+                    sink.value(&transform(v, *tf));
+                }
+            }
             Token::Value(sel, tf) => {
-                let mut values = records.iter().flat_map(|r| r.iter());
-                match sel {
-                    Selector::All => {
-                        for (i, v) in values.enumerate() {
-                            if i > 0 {
-                                sink.space(b" ");
-                            }
-                            sink.value(&transform(v, *tf));
-                        }
-                    }
-                    Selector::Pos(n) => {
-                        let v = values.nth(n - 1).map(|v| transform(v, *tf));
-                        sink.value(v.as_deref().unwrap_or(b""));
-                    }
-                    Selector::FromEnd(n) => {
-                        let all: Vec<&Vec<u8>> = values.collect();
-                        let v = all.len().checked_sub(*n).map(|i| transform(all[i], *tf));
-                        sink.value(v.as_deref().unwrap_or(b""));
-                    }
+                if let Some(v) = positional(all, sel) {
+                    sink.value(&transform(v, *tf));
                 }
             }
         }
+    }
+}
+
+/// The value `{n}` or `{-n}` selects, if there is one.
+fn positional<'a>(all: &[&'a [u8]], sel: &Selector) -> Option<&'a [u8]> {
+    let len = all.len();
+    match *sel {
+        Selector::All => None,
+        Selector::Pos(n) => all.get(n - 1).copied(),
+        // GNU parallel indexes a Perl array with `count - n`, and Perl counts a negative index from
+        // the end: so `{-3}` with two values is the last one, and only beyond twice the count is
+        // there no value.
+        Selector::FromEnd(n) if n <= len => Some(all[len - n]),
+        Selector::FromEnd(n) if n <= 2 * len => Some(all[2 * len - n]),
+        Selector::FromEnd(_) => None,
     }
 }
 

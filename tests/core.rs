@@ -637,7 +637,8 @@ fn replacement_positional_and_from_end() {
             ],
             None
         ),
-        "c a c \nd a d \nc b c \nd b d \n"
+        // {3} has no value: the word vanishes, as in GNU parallel.
+        "c a c\nd a d\nc b c\nd b d\n"
     );
     assert_eq!(
         ok_str(
@@ -645,6 +646,238 @@ fn replacement_positional_and_from_end() {
             None
         ),
         "q.r s\n"
+    );
+}
+
+/// Run `args` through the logging shell with `stdin`; return stdout and the number of shell calls.
+fn through_stdin(args: &[&str], stdin: &[u8], dir: &TempDir) -> (String, usize) {
+    let (sh, log) = logging_shell(dir);
+    let _ = std::fs::remove_file(&log);
+    let mut all = vec!["-k", "-j1", "--shell", &sh];
+    all.extend_from_slice(args);
+    let out = ok_str(&all, Some(stdin));
+    (out, shell_calls(&log))
+}
+
+#[test]
+fn replacement_with_no_value_is_nothing_both_paths() {
+    let dir = TempDir::new("missing-value");
+    let ragged = b"a,b\nc\n";
+    // Direct path: a word that is only a missing {2} is no argument at all; inside a word it
+    // adds nothing; an empty value that exists is still an (empty) argument.
+    let (out, calls) = through_stdin(
+        &[
+            "--colsep", ",", "printf", "%s,", "{1}", "{2}", "x{2}y", "{2}{2}",
+        ],
+        ragged,
+        &dir,
+    );
+    assert_eq!(out, "a,b,xby,bb,c,xy,");
+    assert_eq!(calls, 0, "this template must run without a shell");
+    let (out, calls) = through_stdin(
+        &["--colsep", ",", "printf", "%s,", "{1}", "{2}"],
+        b"a,\n",
+        &dir,
+    );
+    assert_eq!(out, "a,,");
+    assert_eq!(calls, 0);
+    // Shell path: the same, and --dry-run shows the vanished word as GNU parallel does.
+    let (out, calls) = through_stdin(
+        &["--colsep", ",", "printf", "[%s]", "{1}", "{2}", "x{2}y"],
+        ragged,
+        &dir,
+    );
+    assert_eq!(out, "[a][b][xby][c][xy]");
+    assert_eq!(calls, 2, "each job must run through --shell");
+    assert_eq!(
+        ok_str(
+            &[
+                "-k",
+                "--dry-run",
+                "--colsep",
+                ",",
+                "printf",
+                "[%s]",
+                "{1}",
+                "{2}",
+                "{2.}",
+                "{2//}",
+                "x{2/}y"
+            ],
+            Some(b"a,b\nc\n,\n")
+        ),
+        "printf [%s] a b b . xby\nprintf [%s] c    xy\nprintf [%s] '' '' '' . x''y\n"
+    );
+}
+
+#[test]
+fn replacement_with_no_value_from_groups_and_sources() {
+    // The short last group of -N2.
+    assert_eq!(
+        ok_str(
+            &[
+                "-k", "-N2", "printf", "[%s]", "{1}", "{2}", ":::", "a", "b", "c"
+            ],
+            None
+        ),
+        "[a][b][c]"
+    );
+    // {3} with two sources; an empty value from ::: stays an argument.
+    assert_eq!(
+        ok_str(
+            &[
+                "-k", "printf", "%s,", "{1}", "{3}", "{2}", ":::", "a", "", ":::", "c"
+            ],
+            None
+        ),
+        "a,c,,c,"
+    );
+    // {-n} counts as GNU parallel's Perl array index does: past the start it wraps once.
+    assert_eq!(
+        ok_str(
+            &[
+                "-k",
+                "--dry-run",
+                "-N2",
+                "echo",
+                "{-1}",
+                "{-2}",
+                "{-3}",
+                "{-4}",
+                "{-5}",
+                ":::",
+                "a",
+                "b",
+                "c"
+            ],
+            None
+        ),
+        "echo b a b a \necho c c   \n"
+    );
+    // -q quotes the whole word, so a missing value there is an empty argument.
+    assert_eq!(
+        ok_str(
+            &[
+                "-k", "-q", "-N2", "printf", "[%s]", "{2}", "x{2}y", ":::", "a", "b", "c"
+            ],
+            None
+        ),
+        "[b][xby][][xy]"
+    );
+    // --tagstring
+    assert_eq!(
+        ok_str(
+            &[
+                "-k",
+                "-N2",
+                "--tagstring",
+                "<{2}>",
+                "echo",
+                "{1}",
+                ":::",
+                "a",
+                "b",
+                "c"
+            ],
+            None
+        ),
+        "<b>\ta\n<>\tc\n"
+    );
+}
+
+#[test]
+fn replacement_context_words_with_missing_and_positional_values() {
+    // -X/-m: a missing value adds nothing to a repeated word; {n} in a repeated word indexes all
+    // of the job's values while {} is the copy's own value.
+    assert_eq!(
+        ok_str(
+            &[
+                "-k",
+                "-j1",
+                "--dry-run",
+                "-X",
+                "-N2",
+                "echo",
+                "{3}",
+                "x{3}y",
+                "A{}{1}B",
+                ":::",
+                "a",
+                "b",
+                "c"
+            ],
+            None
+        ),
+        "echo  xy AaaB AbaB\necho  xy AccB\n"
+    );
+    assert_eq!(
+        ok_str(
+            &[
+                "-k", "-j1", "-m", "-N2", "printf", "%s,", "{3}", "A{}B", ":::", "a", "b", "c"
+            ],
+            None
+        ),
+        "AaB,AbB,AcB,"
+    );
+    assert_eq!(
+        ok_str(
+            &[
+                "-k", "-j1", "-X", "echo", "A{}{2}B", ":::", "a", "b", ":::", "c", "d"
+            ],
+            None
+        ),
+        "AacB AccB AacB AdcB AbcB AccB AbcB AdcB\n"
+    );
+}
+
+#[test]
+fn replacement_perl_expression_is_refused() {
+    let dir = TempDir::new("perl-refused");
+    let marker = dir.path().join("ran");
+    let m = path_str(&marker);
+    for args in [
+        vec!["touch", m, "{=s/a/b/=}", ":::", "abc"],
+        // The shell splits an unquoted {= s/a/b/ =} into three words.
+        vec!["touch", m, "{=", "s/a/b/", "=}", ":::", "abc"],
+        vec!["-q", "touch", m, "x{==}y", ":::", "abc"],
+        vec!["--tagstring", "{=uc=}", "touch", m, ":::", "abc"],
+    ] {
+        let out = run(&args, None);
+        assert_eq!(out.status.code(), Some(255), "{args:?}");
+        assert_eq!(out.stdout, b"", "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let mut lines = err.lines();
+        let first = lines.next().unwrap_or_default();
+        assert!(
+            first.starts_with("forkpool: error: perl expressions {= ... =} are not supported: {="),
+            "{args:?}: stderr {err:?}"
+        );
+        assert!(
+            lines
+                .next()
+                .is_some_and(|l| l.starts_with("forkpool: hint: ")),
+            "{args:?}: stderr {err:?}"
+        );
+        assert!(!marker.exists(), "{args:?}: a job ran");
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&run(&["echo", "{= s/a/b/ =}", ":::", "abc"], None).stderr),
+        "forkpool: error: perl expressions {= ... =} are not supported: {= s/a/b/ =}\n\
+         forkpool: hint: use a shell command instead, e.g. $(echo {} | sed s/a/b/)\n"
+    );
+    // A {= with no =} after it is plain text, and -I may use {=.
+    assert_eq!(
+        ok_str(&["-k", "echo", "=}{=", "x{=", ":::", "a"], None),
+        "=}{= x{= a\n"
+    );
+    assert_eq!(
+        ok_str(
+            &[
+                "-k", "-I", "{=}", "printf", "[%s]", "x{=}y", "{}", ":::", "a b"
+            ],
+            None
+        ),
+        "[xa by][{}]"
     );
 }
 

@@ -94,6 +94,27 @@ case("colsep-dry-run-quoting", ["-k", "--dry-run", "--colsep", ",", "echo", "{2}
 case("colsep-rpl-modifiers", ["-k", "--colsep", ",", "echo", "{1.}", "{2/}", "{2//}"], stdin="a.x,d/e.f\n")
 case("colsep-empty-columns", ["-k", "--colsep", ",", "echo", "[{1}][{2}][{3}]"], stdin=",,c\n")
 
+# ---- a replacement with no value renders as nothing, an empty value as '' ----
+RAGGED = "a,b\nc\n"
+case("novalue-colsep-word-dropped", ["-k", "--colsep", ",", "printf", "[%s]", "{1}", "{2}"], stdin=RAGGED)
+case("novalue-colsep-dry-run", ["-k", "--dry-run", "--colsep", ",", "printf", "[%s]", "{1}", "{2}"], stdin=RAGGED)
+case("novalue-colsep-direct-words", ["-k", "--colsep", ",", "printf", "%s,", "{1}", "{2}", "x{2}y", "{2}{2}"],
+     stdin=RAGGED)
+case("novalue-inside-word", ["-k", "--dry-run", "--colsep", ",", "echo", "x{2}y", "{1}{2}"], stdin=RAGGED)
+case("novalue-modifiers", ["-k", "--dry-run", "--colsep", ",", "echo", "{2.}", "{2/}", "{2//}", "{2/.}"],
+     stdin=RAGGED)
+case("novalue-vs-empty-value", ["-k", "--dry-run", "--colsep", ",", "echo", "{1}", "{2}"], stdin="a,\nc\n\n")
+case("novalue-empty-colon-value", ["-k", "printf", "%s,", "{1}", "{2}", ":::", "", "a"])
+case("novalue-N2-last-group", ["-k", "-N2", "printf", "[%s]", "{1}", "{2}", ":::", "a", "b", "c"])
+case("novalue-beyond-sources", ["-k", "printf", "%s,", "{1}", "{2}", "{3}", ":::", "a", "b", ":::", "c"])
+case("novalue-from-end", ["-k", "--dry-run", "-N2", "echo", "{-1}", "{-2}", "{-3}", "{-4}", "{-5}",
+                          ":::", "a", "b", "c"])
+case("novalue-quote-option", ["-k", "-q", "--colsep", ",", "printf", "[%s]", "{1}", "{2}", "x{2}y"], stdin=RAGGED)
+case("novalue-tagstring", ["-k", "--colsep", ",", "--tagstring", "<{2}>", "echo", "{1}"], stdin=RAGGED)
+case("novalue-X-context", ["-k", "-j1", "--dry-run", "-X", "-N2", "echo", "{1}", "{3}", "x{3}y", "A{}{3}B",
+                           ":::", "a", "b", "c"])
+case("novalue-m-context", ["-k", "-j1", "-m", "-N2", "printf", "%s,", "{3}", "x{3}y", "A{}B", ":::", "a", "b", "c"])
+
 # ---- header ----
 case("header-colon-sources", ["-k", "--header", ":", "echo", "{a}-{b}", ":::", "a", "1", "2", ":::", "b", "x", "y"])
 case("header-colsep-stdin", ["-k", "--header", ":", "--colsep", ",", "echo", "{age}:{name}"],
@@ -136,6 +157,8 @@ case("xargs-s-split", ["-j1", "--xargs", "-s", "20", "echo", ":::", "aaa", "bbb"
 case("xargs-stdin", ["-j1", "--xargs", "echo"], stdin="a\nb\nc\n")
 case("s-too-small", ["-k", "-s", "5", "echo", ":::", "abcdefgh"])
 case("X-n2", ["-k", "-j1", "-X", "-n", "2", "echo", "_{}_", ":::", "a", "b", "c"])
+case("X-positional-in-context-word", ["-k", "-j1", "-X", "-N2", "echo", "A{}{1}B", "C{}{-1}D", ":::", "a", "b", "c"])
+case("X-two-sources-context-word", ["-k", "-j1", "-X", "echo", "A{}{2}B", ":::", "a", "b", ":::", "c", "d"])
 case("L2-lines", ["-k", "-L", "2", "echo"], stdin="a\nb\nc\nd\ne\n")
 case("L1-trailing-space-continues", ["-k", "-L", "1", "echo"], stdin="a \nb\nc\n")
 
