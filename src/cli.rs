@@ -38,8 +38,9 @@ replacement string in COMMAND, {} is appended. With no COMMAND, each input is a 
 
 EXIT STATUS:
   0        every job succeeded
-  1-100    that many jobs failed
+  1-100    that many jobs failed; with --halt fail=N%, the percentage of jobs that failed
   101      more than 100 jobs failed
+  (status) --halt now,fail=1 or soon,fail=1: the failing job's exit status
   255      forkpool's own error (bad option, unreadable input file)
   128+N    forkpool was stopped by signal N (130 for Ctrl-C, 143 for SIGTERM)
 

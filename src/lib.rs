@@ -60,8 +60,12 @@ pub fn run() -> Outcome {
 
 fn execute(cli: cli::Cli) -> Result<Outcome> {
     let (opts, input) = Options::from_cli(cli)?;
-    // `--bar`, `--eta`: `:::` lists and regular files are counted up front on a copy of the inputs.
-    let countable = (opts.progress != options::Progress::Off
+    // `--bar`, `--eta` and `--halt ...%`: `:::` lists and regular files are counted up front on
+    // a copy of the inputs.
+    let percent_halt = opts
+        .halt
+        .is_some_and(|h| matches!(h.threshold, options::Threshold::Percent(_)));
+    let countable = ((opts.progress != options::Progress::Off || percent_halt)
         && opts.resume == options::Resume::No
         && !opts.dry_run
         && !input.sources.is_empty()
@@ -145,6 +149,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         )?);
     }
     extras.tag_template = tag_template;
+    extras.total = total;
     let progress = report::progress::Progress::new(opts.progress, total);
     let sink = Sink::stdio().with_progress(progress.screen());
     if opts.progress != options::Progress::Off {
@@ -163,11 +168,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         _ => {}
     }
     result?;
-    Ok(Outcome::Exit(
-        runner
-            .halt_status
-            .unwrap_or_else(|| runner.summary.exit_code()),
-    ))
+    Ok(Outcome::Exit(runner.exit_status()))
 }
 
 /// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel

@@ -94,6 +94,8 @@ pub struct Extras {
     pub tag_template: Option<Template>,
     /// `--bar`, `--eta`.
     pub progress: Option<Progress>,
+    /// How many jobs the run makes, when counted up front (`--bar`, `--halt ...%`).
+    pub total: Option<u64>,
 }
 
 pub struct Runner<'a, E: Executor> {
@@ -768,9 +770,12 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         let hit = relevant
             && match h.threshold {
                 Threshold::Count(n) => count >= n,
-                Threshold::Percent(p) => {
-                    count as f64 * 100.0 >= p * s.done.max(1) as f64 && s.done >= 3
-                }
+                // Of all the jobs, as GNU parallel; when they were not counted (stdin), of the
+                // jobs done so far, once there are a few.
+                Threshold::Percent(p) => match self.extras.total {
+                    Some(total) => count as f64 * 100.0 >= p * total.max(1) as f64,
+                    None => count as f64 * 100.0 >= p * s.done.max(1) as f64 && s.done >= 3,
+                },
             };
         if !hit {
             return;
@@ -781,7 +786,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
                 Exit::Signal(sig) => 128 + sig,
             },
             (HaltWhy::Success, _) => 0,
-            _ => s.exit_code(),
+            _ => self.failure_status(),
         };
         self.halt_status = Some(status);
         let what = match h.why {
@@ -803,6 +808,24 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
                     self.waiting.clear();
                 }
             }
+        }
+    }
+
+    /// The run's exit status: the halting job's, or what the failures add up to.
+    pub fn exit_status(&self) -> i32 {
+        self.halt_status.unwrap_or_else(|| self.failure_status())
+    }
+
+    /// GNU parallel: the number of failed jobs (101 for more than 100), or with `--halt
+    /// fail=N%` the percentage of the jobs that failed, rounded up.
+    fn failure_status(&self) -> i32 {
+        let s = &self.summary;
+        match self.opts.halt {
+            Some(h) if h.why == HaltWhy::Fail && matches!(h.threshold, Threshold::Percent(_)) => {
+                let base = self.extras.total.unwrap_or(s.done).max(1);
+                (s.failed * 100).div_ceil(base).min(100) as i32
+            }
+            _ => s.exit_code(),
         }
     }
 
