@@ -101,7 +101,8 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
     if opts.jobs > max_slots {
         report::warn(&format!(
-            "only enough file descriptors for {max_slots} jobs at once (ulimit -n); running that many"
+            "only enough file descriptors for {max_slots} job{} at once (ulimit -n); running that many",
+            if max_slots == 1 { "" } else { "s" }
         ));
     }
     let slots = if opts.jobs == 0 {

@@ -238,7 +238,8 @@ impl Options {
         } else {
             OutputMode::Group
         };
-        let tag = match (&cli.tagstring, cli.tag) {
+        // As in GNU parallel, an empty --tagstring is no tag string at all.
+        let tag = match (cli.tagstring.as_ref().filter(|s| !s.is_empty()), cli.tag) {
             (Some(s), _) => Some(s.as_bytes().to_vec()),
             (None, true) => Some(b"{}".to_vec()),
             (None, false) => None,

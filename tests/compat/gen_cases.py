@@ -283,6 +283,8 @@ case("halt-fail-percent-status-rounds-up", ["-j1", "--halt", "soon,fail=90%", "e
 case("halt-now-fail-percent-not-reached", ["-j1", "--halt", "now,fail=50%", "echo {}; exit {}", ":::", "0", "3", "5", "0", "0", "0"])
 case("halt-success-percent", ["-j1", "--halt", "soon,success=50%", "echo {}; exit {}", ":::", "0", "3", "0", "0", "0", "0"])
 case("halt-fail-percent-files", ["-j1", "--halt", "soon,fail=20%", "echo {}; exit {}", "::::", "in1"], files={"in1": "3\n0\n0\n0\n0\n0\n"})
+case("tagstring-empty-is-no-tag", ["-k", "--tagstring", "", "echo", ":::", "a", "b"])
+case("tagstring-empty-with-tag", ["-k", "--tag", "--tagstring", "", "echo", ":::", "a", "b"])
 case("keep-order-line-buffer-verbose", ["-k", "-v", "--line-buffer", "-j3", "echo a{}; sleep 0.{}; echo b{}", ":::", "3", "1", "2"])
 case("keep-order-line-buffer-verbose-turn-mid-run", ["-k", "-v", "--line-buffer", "-j3", "echo a{}; sleep 0.{}; echo b{}", ":::", "2", "1", "3"])
 case("keep-order-line-buffer-verbose-tag", ["-k", "-v", "--tag", "--line-buffer", "-j3", "sleep 0.{}; echo {}", ":::", "3", "1", "2"])
