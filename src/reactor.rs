@@ -3,13 +3,14 @@
 //! wakes the loop; everything else happens in the loop. This is the only module that installs
 //! signal handlers.
 
+use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::BorrowedFd;
-use std::os::unix::net::UnixStream;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use nix::fcntl::OFlag;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use signal_hook::consts::{SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
 
@@ -30,7 +31,8 @@ pub struct Signals {
 
 pub struct Reactor {
     epoll: Epoll,
-    wake: UnixStream,
+    /// The read end of the self-pipe.
+    wake: File,
     counts: Arc<[AtomicUsize; 5]>,
     events: Vec<EpollEvent>,
 }
@@ -38,25 +40,34 @@ pub struct Reactor {
 impl Reactor {
     pub fn new() -> io::Result<Reactor> {
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
-        let (wake, notify) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        notify.set_nonblocking(true)?;
+        let (wake, notify) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        // The handlers own the write end: they stay installed after the reactor is gone.
+        let notify = Arc::new(notify);
         let counts: Arc<[AtomicUsize; 5]> = Arc::new(Default::default());
-        for (i, sig) in [SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]
-            .into_iter()
-            .enumerate()
-        {
-            let c = Arc::clone(&counts);
-            // SAFETY: the handler does one atomic add, which is async-signal-safe.
+        // One handler per signal, registered once: it counts the signal (the index into
+        // `counts`; SIGCHLD is not counted) and wakes the loop.
+        let signals = [
+            (SIGINT, Some(0)),
+            (SIGTERM, Some(1)),
+            (SIGHUP, Some(2)),
+            (SIGTSTP, Some(3)),
+            (SIGCONT, Some(4)),
+            (SIGCHLD, None),
+        ];
+        for (sig, counter) in signals {
+            let (c, fd) = (Arc::clone(&counts), Arc::clone(&notify));
+            // SAFETY: the handler does an atomic add and a nonblocking write(2), both
+            // async-signal-safe (signal-hook keeps errno).
             unsafe {
                 signal_hook::low_level::register(sig, move || {
-                    c[i].fetch_add(1, Ordering::SeqCst);
+                    if let Some(i) = counter {
+                        c[i].fetch_add(1, Ordering::SeqCst);
+                    }
+                    nix::libc::write(fd.as_raw_fd(), b"X".as_ptr().cast(), 1);
                 })
             }?;
         }
-        for sig in [SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT] {
-            signal_hook::low_level::pipe::register(sig, notify.try_clone()?)?;
-        }
+        let wake = File::from(wake);
         epoll.add(&wake, EpollEvent::new(EpollFlags::EPOLLIN, SIGNAL_TOKEN))?;
         Ok(Reactor {
             epoll,
