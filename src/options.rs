@@ -227,7 +227,7 @@ impl Options {
         };
 
         let jobs = match &cli.jobs {
-            Some(j) => parse_jobs(j, crate::exec::cpu_count())?,
+            Some(j) => parse_jobs(j, crate::exec::cpu_count)?,
             None => crate::exec::cpu_count(),
         };
 
@@ -448,7 +448,9 @@ fn split_sources(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Vec<SourceSpec>)
 }
 
 /// `-j`: N, N%, +N, -N, 0.
-pub fn parse_jobs(text: &str, cpus: usize) -> Result<usize> {
+/// `cpus` is called only for the forms relative to the CPU count: working it out takes several
+/// reads under /proc and /sys (issue 7).
+pub fn parse_jobs(text: &str, cpus: impl FnOnce() -> usize) -> Result<usize> {
     let bad = || {
         Error::new(format!("-j {text:?} is not a number of jobs"))
             .with_hint("use N, N% (of the CPUs), +N or -N (relative to the CPUs), or 0 for as many as possible")
@@ -459,11 +461,11 @@ pub fn parse_jobs(text: &str, cpus: usize) -> Result<usize> {
         if !pct.is_finite() || pct < 0.0 {
             return Err(bad());
         }
-        (cpus as f64 * pct / 100.0).floor() as i64
+        (cpus() as f64 * pct / 100.0).floor() as i64
     } else if let Some(p) = t.strip_prefix('+') {
-        cpus as i64 + p.parse::<i64>().map_err(|_| bad())?
+        cpus() as i64 + p.parse::<i64>().map_err(|_| bad())?
     } else if let Some(p) = t.strip_prefix('-') {
-        cpus as i64 - p.parse::<i64>().map_err(|_| bad())?
+        cpus() as i64 - p.parse::<i64>().map_err(|_| bad())?
     } else {
         let n: i64 = t.parse().map_err(|_| bad())?;
         if n == 0 {
@@ -665,13 +667,13 @@ mod tests {
 
     #[test]
     fn jobs_forms() {
-        assert_eq!(parse_jobs("4", 2).unwrap(), 4);
-        assert_eq!(parse_jobs("+2", 2).unwrap(), 4);
-        assert_eq!(parse_jobs("-1", 2).unwrap(), 1);
-        assert_eq!(parse_jobs("-5", 2).unwrap(), 1);
-        assert_eq!(parse_jobs("50%", 4).unwrap(), 2);
-        assert_eq!(parse_jobs("0", 4).unwrap(), 0);
-        assert!(parse_jobs("abc", 2).is_err());
+        assert_eq!(parse_jobs("4", || 2).unwrap(), 4);
+        assert_eq!(parse_jobs("+2", || 2).unwrap(), 4);
+        assert_eq!(parse_jobs("-1", || 2).unwrap(), 1);
+        assert_eq!(parse_jobs("-5", || 2).unwrap(), 1);
+        assert_eq!(parse_jobs("50%", || 4).unwrap(), 2);
+        assert_eq!(parse_jobs("0", || 4).unwrap(), 0);
+        assert!(parse_jobs("abc", || 2).is_err());
     }
 
     #[test]

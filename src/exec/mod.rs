@@ -47,6 +47,20 @@ pub fn cpu_count() -> usize {
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// The number of CPUs this process may run on (its affinity mask, not the cgroup quota that
+/// `cpu_count` also applies): one syscall.
+pub fn affinity_count() -> usize {
+    // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity fills at most its size.
+    unsafe {
+        let mut set: nix::libc::cpu_set_t = std::mem::zeroed();
+        if nix::libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) == 0 {
+            (nix::libc::CPU_COUNT(&set) as usize).max(1)
+        } else {
+            cpu_count()
+        }
+    }
+}
+
 /// Raise the soft open-files limit to the hard one, so thousands of jobs' pipes fit; returns
 /// the limit in force.
 pub fn raise_fd_limit() -> u64 {

@@ -40,11 +40,10 @@ pub const MAX_THREADS: usize = 4;
 /// one thread 1.47, two 1.41; -j1 inline 4.50 s, one thread 4.97 s; -j8 inline 2.60 s, two
 /// threads 2.47 s. (In isolation, examples/spawner_bench, two threads reach 0.96 of bare.)
 pub fn default_threads(jobs: usize) -> usize {
-    let cpus = super::cpu_count();
-    if jobs != 0 && jobs <= cpus {
+    if jobs != 0 && jobs <= super::affinity_count() {
         return 0;
     }
-    cpus.clamp(1, MAX_THREADS)
+    super::cpu_count().clamp(1, MAX_THREADS)
 }
 
 /// One finished spawn.
