@@ -237,17 +237,13 @@ impl BaseEnv {
     /// The environment of a job: these entries but the ones it replaces, then its own.
     fn with<'a>(&'a self, job: &'a JobEnv) -> Vec<&'a CStr> {
         let mut envp = Vec::with_capacity(self.entries.len() + job.entries.len());
-        if job.replaced.is_empty() {
-            envp.extend(self.entries.iter().map(CString::as_c_str));
-        } else {
-            envp.extend(
-                self.entries
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !job.replaced.contains(i))
-                    .map(|(_, e)| e.as_c_str()),
-            );
-        }
+        envp.extend(
+            self.entries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !job.replaced.contains(i))
+                .map(|(_, e)| e.as_c_str()),
+        );
         envp.extend(job.entries.iter().map(CString::as_c_str));
         envp
     }
