@@ -50,14 +50,13 @@ pub fn cpu_count() -> usize {
 /// The number of CPUs this process may run on (its affinity mask, not the cgroup quota that
 /// `cpu_count` also applies): one syscall.
 pub fn affinity_count() -> usize {
-    // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity fills at most its size.
-    unsafe {
-        let mut set: nix::libc::cpu_set_t = std::mem::zeroed();
-        if nix::libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) == 0 {
-            (nix::libc::CPU_COUNT(&set) as usize).max(1)
-        } else {
-            cpu_count()
-        }
+    use nix::sched::{CpuSet, sched_getaffinity};
+    match sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
+        Ok(set) => (0..CpuSet::count())
+            .filter(|&i| set.is_set(i).unwrap_or(false))
+            .count()
+            .max(1),
+        Err(_) => cpu_count(),
     }
 }
 
