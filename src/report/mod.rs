@@ -30,10 +30,15 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
-    /// A job that timed out failed, even when it caught the signal and exited 0 (as in GNU).
     pub fn failed(&self) -> bool {
-        self.timed_out || !self.exit.success()
+        failed(self.exit, self.timed_out)
     }
+}
+
+/// Whether a job's attempt failed. One that timed out did, even when it caught the signal and
+/// exited 0 (as in GNU parallel).
+pub fn failed(exit: Exit, timed_out: bool) -> bool {
+    timed_out || !exit.success()
 }
 
 /// What the finished jobs add up to.

@@ -706,7 +706,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             }
             self.runtimes.push_back(runtime);
         }
-        if (r.timed_out || !exit.success())
+        if crate::report::failed(exit, r.timed_out)
             && r.job.attempts < self.opts.retries
             && self.stop.is_none()
         {
