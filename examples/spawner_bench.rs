@@ -27,7 +27,7 @@ use std::sync::Arc;
 use forkpool::exec::local::Local;
 use forkpool::exec::spawner::{Done, Spawner};
 use forkpool::exec::{Executor, SpawnSpec};
-use forkpool::template::Command;
+use forkpool::job::Command;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;

@@ -5,9 +5,11 @@
 //! `report` (summary and exit status). `cli` holds the flags, `options` validates them.
 
 pub mod cli;
+pub mod diag;
 pub mod error;
 pub mod exec;
 pub mod input;
+pub mod job;
 pub mod options;
 pub mod output;
 pub mod reactor;
@@ -40,7 +42,7 @@ pub fn run() -> Outcome {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
             // clap's own message (with its suggestions), in forkpool's error style.
-            report::raw_error(&format!("forkpool: {e}"));
+            diag::raw(&format!("forkpool: {e}"));
             return Outcome::Exit(EXIT_ERROR);
         }
         Err(e) => {
@@ -52,7 +54,7 @@ pub fn run() -> Outcome {
     match execute(cli) {
         Ok(o) => o,
         Err(e) => {
-            report::error(&e);
+            diag::error(&e.to_string(), e.hint());
             Outcome::Exit(EXIT_ERROR)
         }
     }
@@ -100,7 +102,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     // Each running job holds two pipe ends; keep room for forkpool's own descriptors.
     let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
     if opts.jobs > max_slots {
-        report::warn(&format!(
+        diag::warn(&format!(
             "only enough file descriptors for {max_slots} job{} at once (ulimit -n); running that many",
             if max_slots == 1 { "" } else { "s" }
         ));
@@ -123,7 +125,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         failed.sort_by_key(|(seq, _)| **seq);
         let jobs = failed
             .into_iter()
-            .map(|(&seq, l)| scheduler::jobs::Job {
+            .map(|(&seq, l)| job::Job {
                 seq,
                 records: Vec::new(),
                 logged_command: Some(l.command.clone()),
@@ -152,7 +154,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     extras.tag_template = tag_template;
     extras.total = total;
     let progress = report::progress::Progress::new(opts.progress, total);
-    let sink = Sink::stdio().with_progress(progress.screen());
+    let sink = Sink::stdio().with_progress(diag::screen());
     if opts.progress != options::Progress::Off {
         extras.progress = Some(progress);
     }

@@ -10,7 +10,7 @@ use regex::bytes::Regex;
 use crate::cli::Cli;
 use crate::error::{Error, Result};
 use crate::input::{InputConfig, SourceKind, SourceSpec};
-use crate::scheduler::Ladder;
+use crate::job::Ladder;
 use std::time::Duration;
 
 /// How many inputs go into one job.

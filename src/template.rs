@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::input::Record;
+use crate::job::{Command, Record};
 
 /// Which input values a replacement string selects.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,14 +70,6 @@ pub struct Template {
     context: bool,
     /// No literal part needs a shell, so a rendered job can be exec'ed directly.
     direct: bool,
-}
-
-/// Whether a job's command can run without a shell.
-pub enum Command {
-    /// Words for execvp.
-    Direct(Vec<Vec<u8>>),
-    /// Shell code for `sh -c`.
-    Shell(Vec<u8>),
 }
 
 /// What one job's rendering needs to know.

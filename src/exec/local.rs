@@ -29,7 +29,8 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Pid, pipe2};
 
 use super::{Executor, SpawnError, SpawnSpec, Spawned};
-use crate::template::{Command, quote};
+use crate::job::Command;
+use crate::template::quote;
 
 pub struct Local {
     pub shell: PathBuf,

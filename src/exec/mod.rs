@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
 
-use crate::template::Command;
+use crate::job::Command;
 
 /// What to start for one job (or one worker's init or teardown). Owned, so it can be handed to
 /// another thread.

@@ -285,7 +285,7 @@ mod tests {
 
     use super::*;
     use crate::exec::local::Local;
-    use crate::template::Command;
+    use crate::job::Command;
 
     fn local() -> Arc<Local> {
         Arc::new(Local {

@@ -17,8 +17,7 @@ use regex::bytes::Regex;
 use crate::error::{Error, Result};
 pub use reader::RecordReader;
 
-/// The values of one job input: one per source, or one per column with `--colsep`.
-pub type Record = Vec<Vec<u8>>;
+pub use crate::job::Record;
 
 #[derive(Clone)]
 pub enum SourceKind {
@@ -306,7 +305,7 @@ fn open_file(path: &PathBuf) -> Result<Box<dyn Read>> {
     })?;
     if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         // GNU parallel reads a directory as empty input; do the same, but say so.
-        crate::report::warn(&format!(
+        crate::diag::warn(&format!(
             "warning: input file {} is a directory; it gives no input",
             path.display()
         ));

@@ -3,8 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::report::JobRecord;
-use crate::scheduler::Exit;
+use crate::job::{Exit, JobRecord, signal_name};
 
 pub fn line(r: &JobRecord, stdout: &[u8], stderr: &[u8]) -> Vec<u8> {
     let mut m = Map::new();
@@ -62,11 +61,6 @@ fn bytes_field(m: &mut Map<String, Value>, key: &str, v: &[u8]) {
             m.insert(format!("{key}_base64"), json!(base64(v)));
         }
     }
-}
-
-pub fn signal_name(s: i32) -> String {
-    nix::sys::signal::Signal::try_from(s)
-        .map_or_else(|_| format!("SIG{s}"), |sig| sig.as_str().to_string())
 }
 
 /// Standard base64 with padding.

@@ -4,6 +4,7 @@
 //! This module is the only writer of stdout.
 
 pub mod json;
+pub mod results;
 mod sink;
 mod spill;
 
@@ -11,16 +12,10 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::error::Error;
+pub use crate::job::Stream;
 use crate::options::{OutputMode, OutputOptions};
 pub use sink::Sink;
 use spill::Spill;
-
-/// A job's stdout or stderr.
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Stream {
-    Out,
-    Err,
-}
 
 /// Bytes of one stream: spilled segments first, then what is still in memory.
 #[derive(Default)]
@@ -52,7 +47,7 @@ pub struct Finished {
     pub tag: Option<Vec<u8>>,
     pub output: JobOutput,
     /// `--json`: what the JSON line says besides the output.
-    pub record: Option<crate::report::JobRecord>,
+    pub record: Option<crate::job::JobRecord>,
 }
 
 /// Why output could not be written.

@@ -6,7 +6,9 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::fd::BorrowedFd;
 
 use super::Stream;
-use crate::report::progress::Screen;
+use std::sync::Arc;
+
+use crate::diag::Screen;
 
 pub struct Sink {
     out: BufWriter<Fd>,
@@ -31,7 +33,7 @@ impl Sink {
 
     /// Writes to the terminal that `screen`'s progress display is on (stderr, and stdout when it
     /// is a terminal too) go around the display.
-    pub fn with_progress(mut self, screen: Option<Screen>) -> Sink {
+    pub fn with_progress(mut self, screen: Option<Arc<dyn Screen>>) -> Sink {
         if let Some(screen) = screen {
             if io::stdout().is_terminal() {
                 self.out.get_mut().1 = Some(screen.clone());
@@ -100,7 +102,7 @@ impl Sink {
 }
 
 /// A process fd that this sink writes to but never closes, and the progress display on it.
-pub struct Fd(i32, Option<Screen>);
+pub struct Fd(i32, Option<Arc<dyn Screen>>);
 
 impl Write for Fd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -113,7 +115,11 @@ impl Write for Fd {
             }
         };
         match &self.1 {
-            Some(screen) => screen.hold(write),
+            Some(screen) => {
+                let mut result = Ok(0);
+                screen.hold(&mut || result = write());
+                result
+            }
             None => write(),
         }
     }

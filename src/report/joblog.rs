@@ -6,9 +6,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use super::JobRecord;
 use crate::error::{Error, Result, io_reason};
-use crate::scheduler::Exit;
+use crate::job::{Exit, JobRecord};
 
 pub const HEADER: &str =
     "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";

@@ -5,7 +5,7 @@
 //! they only bump counters (atomics shared with the template's keys); indicatif's ticker thread
 //! formats and draws ten times a second. Job output written to the terminal goes through
 //! [`Screen::hold`], which takes the bar off the screen for the write and draws it again below,
-//! so a frame is never split by output; forkpool's own warnings (`report::warn`) do the same.
+//! so a frame is never split by output; forkpool's own warnings (`diag::warn`) do the same.
 //! (Output that does not end in a newline gets the bar drawn after it, and the next frame wipes
 //! that line: a partial line is not kept on screen.) At the end the bar is cleared and one plain
 //! line is left: `20/20 done, 0 failed, 4.1s`.
@@ -50,9 +50,8 @@ struct Counts {
 #[derive(Clone)]
 pub struct Screen(ProgressBar);
 
-impl Screen {
-    /// Run `write` with the bar off the screen; the bar is redrawn below what it wrote.
-    pub fn hold<R>(&self, write: impl FnOnce() -> R) -> R {
+impl crate::diag::Screen for Screen {
+    fn hold(&self, write: &mut dyn FnMut()) {
         self.0.suspend(write)
     }
 }
@@ -69,7 +68,7 @@ impl Progress {
             return Progress { shown: None };
         }
         // forkpool's own diagnostics on stderr go around the display too.
-        let _ = super::SCREEN.set(Screen(bar.clone()));
+        crate::diag::set_screen(Arc::new(Screen(bar.clone())));
         let counts = Arc::new(Counts::default());
         bar.set_style(style(mode, total.is_some(), &counts));
         bar.enable_steady_tick(TICK);
@@ -83,11 +82,6 @@ impl Progress {
                 finished: false,
             }),
         }
-    }
-
-    /// The handle the output sink writes through, when a display is on the terminal.
-    pub fn screen(&self) -> Option<Screen> {
-        self.shown.as_ref().map(|s| Screen(s.bar.clone()))
     }
 
     /// The number of jobs is now known (the input ended). A total given to `new` stands: it was

@@ -4,19 +4,10 @@
 use std::collections::VecDeque;
 
 use crate::error::{Error, Result};
-use crate::input::{Inputs, Record};
+use crate::input::Inputs;
+use crate::job::{Job, Record};
 use crate::options::Batching;
 use crate::template::{JobView, Template};
-
-/// One job: its sequence number (from 1, in input order) and its input records.
-pub struct Job {
-    pub seq: u64,
-    pub records: Vec<Record>,
-    /// `--retry-failed`: the command from the joblog, run instead of the template.
-    pub logged_command: Option<Vec<u8>>,
-    /// Attempts started so far (`--retries`).
-    pub attempts: u32,
-}
 
 pub struct JobSource {
     inputs: Inputs,

@@ -22,34 +22,16 @@ use nix::unistd::Pid;
 use crate::error::{Error, Result};
 use crate::exec::spawner::{Done, Spawner};
 use crate::exec::{Executor, SpawnError, SpawnSpec};
+use crate::job::{Command, Exit, Job, JobRecord, Ladder};
 use crate::options::{HaltWhen, HaltWhy, Options, OutputMode, Resume, Threshold, Timeout};
 use crate::output::{Collector, Finished, JobOutput, Stream, WriteError};
 use crate::reactor::Reactor;
+use crate::report::Summary;
 use crate::report::joblog::{Joblog, Logged};
 use crate::report::progress::Progress;
-use crate::report::{JobRecord, Summary};
-use crate::template::Command;
 use crate::template::{JobView, Template};
-use jobs::{Job, JobSource};
+use jobs::JobSource;
 use workers::{State, Workers};
-
-/// How a job's process ended.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Exit {
-    Code(i32),
-    Signal(i32),
-}
-
-impl Exit {
-    pub fn success(self) -> bool {
-        self == Exit::Code(0)
-    }
-}
-
-/// Signals and waits that stop a job: send a signal, wait up to the time, go on while the job's
-/// process group still has members (GNU parallel's --termseq).
-#[derive(Clone, Debug)]
-pub struct Ladder(pub Vec<(Signal, Duration)>);
 
 /// Why the run stops starting jobs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -512,7 +494,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             }
             Err(SpawnError::Failed(msg)) => {
                 self.running -= 1;
-                crate::report::warn(&format!("job {} cannot start: {msg}", r.job.seq));
+                crate::diag::warn(&format!("job {} cannot start: {msg}", r.job.seq));
                 r.exit = Some(Exit::Code(127));
                 if let Some(p) = self.extras.progress.as_mut() {
                     p.started();
@@ -638,7 +620,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         if let Err(e) = drained.and_then(|()| self.maybe_finish(slot))
             && let Some(e) = self.write_failed(e)
         {
-            crate::report::error(&e);
+            crate::diag::error(&e.to_string(), e.hint());
         }
     }
 
@@ -706,7 +688,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             }
             self.runtimes.push_back(runtime);
         }
-        if crate::report::failed(exit, r.timed_out)
+        if crate::job::failed(exit, r.timed_out)
             && r.job.attempts < self.opts.retries
             && self.stop.is_none()
         {
@@ -742,7 +724,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         if let Some(dir) = &self.opts.results {
             let out = self.collector.contents(&r.output.out)?;
             let err = self.collector.contents(&r.output.err)?;
-            crate::report::results::save(dir, &r.job.records, r.job.seq, &out, &err)?;
+            crate::output::results::save(dir, &r.job.records, r.job.seq, &out, &err)?;
         }
         self.check_halt(&record);
         let record = self.opts.json.then_some(record);
@@ -794,7 +776,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             HaltWhy::Success => "succeeded",
             HaltWhy::Done => "finished",
         };
-        crate::report::warn(&format!(
+        crate::diag::warn(&format!(
             "halting: job {} {what}: {}",
             record.seq,
             String::from_utf8_lossy(&record.command)
@@ -911,7 +893,7 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
                 if r.exit.is_none() {
                     r.timed_out = true;
                     let cmd = r.line.as_deref().unwrap_or_default();
-                    crate::report::warn(&format!(
+                    crate::diag::warn(&format!(
                         "job {} timed out after {}, stopping it: {}",
                         r.job.seq,
                         seconds(r.deadline.expect("checked above") - r.start),

@@ -25,11 +25,12 @@ use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 
-use super::{Exit, Runner, Stop, token};
+use super::{Runner, Stop, token};
 use crate::error::{Error, Result};
 use crate::exec::{Executor, SpawnError, SpawnSpec};
+use crate::job::Command;
+use crate::job::Exit;
 use crate::output::WriteError;
-use crate::template::Command;
 
 /// Init attempts in a row before a slot is retired.
 pub const INIT_ATTEMPTS: u32 = 3;
@@ -498,7 +499,7 @@ impl<E: Executor + 'static> Runner<'_, E> {
                 return false;
             }
             Err(SpawnError::Transient(e)) => {
-                crate::report::warn(&format!(
+                crate::diag::warn(&format!(
                     "--teardown of worker {} (slot {slot}) cannot start: {}",
                     workers.get(slot).id,
                     crate::error::io_reason(&e)
@@ -509,7 +510,7 @@ impl<E: Executor + 'static> Runner<'_, E> {
                 if kind == Kind::Init {
                     self.init_failed(slot, format!("cannot start: {msg}"));
                 } else {
-                    crate::report::warn(&format!("--teardown cannot start: {msg}"));
+                    crate::diag::warn(&format!("--teardown cannot start: {msg}"));
                 }
                 return false;
             }
@@ -643,10 +644,7 @@ impl<E: Executor + 'static> Runner<'_, E> {
             match exit {
                 Exit::Code(0) => None,
                 Exit::Code(c) => Some(format!("exited with status {c}")),
-                Exit::Signal(s) => Some(format!(
-                    "was killed by {}",
-                    crate::output::json::signal_name(s)
-                )),
+                Exit::Signal(s) => Some(format!("was killed by {}", crate::job::signal_name(s))),
             }
         };
         match (p.kind, failure) {
@@ -675,7 +673,7 @@ impl<E: Executor + 'static> Runner<'_, E> {
             }
             (Kind::Teardown, failure) => {
                 if let Some(why) = failure {
-                    crate::report::warn(&format!(
+                    crate::diag::warn(&format!(
                         "--teardown of worker {} (slot {slot}) {why}",
                         workers.get(slot).id
                     ));
@@ -704,11 +702,11 @@ impl<E: Executor + 'static> Runner<'_, E> {
         workers.last_failure = Some(format!("`{cmd}` {why}"));
         if failures >= INIT_ATTEMPTS {
             workers.set_state(slot, State::Retired);
-            crate::report::warn(&format!(
+            crate::diag::warn(&format!(
                 "--init of worker {id} (slot {slot}) {why}; slot {slot} is retired after {failures} failed attempts, its jobs go to other slots"
             ));
         } else {
-            crate::report::warn(&format!(
+            crate::diag::warn(&format!(
                 "--init of worker {id} (slot {slot}) {why}; trying again (attempt {} of {INIT_ATTEMPTS})",
                 failures + 1
             ));

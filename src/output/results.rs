@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, io_reason};
-use crate::input::Record;
+use crate::job::Record;
 
 pub fn save(dir: &Path, records: &[Record], seq: u64, stdout: &[u8], stderr: &[u8]) -> Result<()> {
     let mut path = dir.to_path_buf();
