@@ -26,11 +26,9 @@ use std::sync::Arc;
 
 use forkpool::exec::local::Local;
 use forkpool::exec::spawner::{Done, Spawner};
-use forkpool::exec::{Executor, SpawnSpec};
-use forkpool::job::Command;
+use forkpool::exec::{Executor, SpawnSpec, Stdin};
+use forkpool::job::{Command, Exit};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::Pid;
 
 fn usage() -> ExitCode {
     eprintln!("usage: spawner_bench [-t THREADS] [-j JOBS] [--capture] N PROG [ARGS...]");
@@ -76,12 +74,12 @@ fn main() -> ExitCode {
     let exec = Arc::new(Local {
         shell: PathBuf::from("/bin/sh"),
     });
-    let mut spawner: Spawner<Local, WaitStatus> =
+    let mut spawner: Spawner<Local> =
         Spawner::new(Arc::clone(&exec), threads).expect("spawner threads");
     let mut known = HashSet::new();
     let (mut next, mut running, mut finished, mut failures, mut early) =
         (1u64, 0usize, 0u64, 0u64, 0u64);
-    let mut done: Vec<Done<WaitStatus>> = Vec::new();
+    let mut done: Vec<Done<Local>> = Vec::new();
     let spec = |i: u64| {
         let mut argv = words.clone();
         argv.push(i.to_string().into_bytes());
@@ -89,10 +87,11 @@ fn main() -> ExitCode {
             command: Command::Direct(argv),
             capture,
             env: Vec::new(),
+            stdin: Stdin::Null,
         }
     };
-    let finish = |status: WaitStatus, failures: &mut u64| {
-        if !matches!(status, WaitStatus::Exited(_, 0)) {
+    let finish = |status: Exit, failures: &mut u64| {
+        if !status.success() {
             *failures += 1;
         }
     };
@@ -104,7 +103,7 @@ fn main() -> ExitCode {
                 // Spawn on this thread and know the pid at once, as forkpool does today.
                 match exec.spawn(&spec(next)) {
                     Ok(s) => {
-                        known.insert(s.pid);
+                        known.insert(s.handle.pid());
                     }
                     Err(_) => {
                         failures += 1;
@@ -140,7 +139,7 @@ fn main() -> ExitCode {
                         running -= 1;
                     }
                     None => {
-                        known.insert(s.pid);
+                        known.insert(s.handle.pid());
                     }
                 },
                 Err(_) => {
@@ -150,18 +149,15 @@ fn main() -> ExitCode {
                 }
             }
         }
-        loop {
-            let status = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(s) => s,
-            };
-            let Some(pid) = status.pid() else { continue };
-            if known.remove(&pid.as_raw()) {
+        let mut exits = Vec::new();
+        exec.reap(&mut |key, status| exits.push((key, status)));
+        for (key, status) in exits {
+            if known.remove(&(key as i32)) {
                 finish(status, &mut failures);
                 finished += 1;
                 running -= 1;
-            } else if !spawner.hold_exit(pid.as_raw(), status) {
-                eprintln!("spawner_bench: reaped a stranger, pid {pid}");
+            } else if !spawner.hold_exit(key, status) {
+                eprintln!("spawner_bench: reaped a stranger, pid {key}");
             }
         }
     }

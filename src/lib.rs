@@ -17,12 +17,16 @@ pub mod report;
 pub mod scheduler;
 pub mod template;
 
+use std::sync::Arc;
+
 use clap::Parser;
 
 use error::Result;
+use job::Stream;
 use options::Options;
-use output::{Collector, Sink, Stream};
-use scheduler::{Runner, Stop, jobs::JobSource};
+use output::{Collector, Sink};
+use scheduler::source::{Batcher, Inline, JobSource, Replay, Resumed, Threaded};
+use scheduler::{Scheduler, Stop};
 use template::{JobView, Syntax, Template};
 
 pub use reactor::die_by;
@@ -79,18 +83,26 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             }
         }))
     .then(|| input.clone());
+    // Reads that can wait (stdin, pipes, terminals) go to a reader thread, so that a quiet
+    // input never holds up the event loop.
+    let may_wait = input.sources.iter().any(|s| match &s.kind {
+        input::SourceKind::Args(_) => false,
+        input::SourceKind::File(p) => {
+            p.as_os_str() == "-" || !std::fs::metadata(p).is_ok_and(|m| m.is_file())
+        }
+    });
     let (inputs, names) = input::Inputs::open(input)?;
     let syntax = Syntax {
         replace: opts.replace.as_deref(),
         names: &names,
     };
-    let template = Template::parse(
+    let template = Arc::new(Template::parse(
         &opts.command,
         opts.quote_words,
         opts.context_replace,
         true,
         &syntax,
-    )?;
+    )?);
     let tag_template = opts
         .output
         .tag
@@ -112,39 +124,38 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     } else {
         opts.jobs.min(max_slots)
     };
-    let mut extras = scheduler::Extras::default();
-    if let Some(path) = &opts.joblog
-        && opts.resume != options::Resume::No
-    {
-        extras.logged = report::joblog::read(path)?;
+    let batcher = Batcher::new(
+        inputs,
+        opts.batching,
+        opts.max_chars,
+        opts.check_length,
+        slots,
+    );
+    if opts.dry_run {
+        return dry_run(batcher, &template, tag_template.as_ref(), &opts);
     }
     let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
-    let mut source = if opts.resume == options::Resume::RetryFailed {
-        let mut failed: Vec<_> = extras.logged.iter().filter(|(_, l)| l.failed).collect();
-        total = Some(failed.len() as u64);
-        failed.sort_by_key(|(seq, _)| **seq);
-        let jobs = failed
-            .into_iter()
-            .map(|(&seq, l)| job::Job {
-                seq,
-                records: Vec::new(),
-                logged_command: Some(l.command.clone()),
-                attempts: 0,
-            })
-            .collect();
-        JobSource::fixed(inputs, jobs)
-    } else {
-        JobSource::new(
-            inputs,
-            opts.batching,
-            opts.max_chars,
-            opts.check_length,
-            slots,
-        )
+    let logged = match &opts.joblog {
+        Some(path) if opts.resume != options::Resume::No => report::joblog::read(path)?,
+        _ => Default::default(),
     };
-    if opts.dry_run {
-        return dry_run(&mut source, &template, tag_template.as_ref(), &opts);
-    }
+    let source: Box<dyn JobSource + '_> = if opts.resume == options::Resume::RetryFailed {
+        let replay = Replay::new(logged);
+        total = Some(replay.jobs());
+        Box::new(replay)
+    } else {
+        let inner: Box<dyn JobSource + '_> = if may_wait {
+            Box::new(Threaded::spawn(batcher, Arc::clone(&template))?)
+        } else {
+            Box::new(Inline::new(batcher, &template))
+        };
+        if opts.resume == options::Resume::No {
+            inner
+        } else {
+            Box::new(Resumed::new(inner, logged, opts.resume))
+        }
+    };
+    let mut extras = scheduler::Extras::default();
     if let Some(path) = &opts.joblog {
         extras.joblog = Some(report::joblog::Joblog::open(
             path,
@@ -158,20 +169,26 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     if opts.progress != options::Progress::Off {
         extras.progress = Some(progress);
     }
-    exec::become_subreaper();
+    exec::group::become_subreaper();
     let collector = Collector::new(&opts.output, sink);
     let executor = exec::local::Local {
         shell: opts.shell.clone(),
     };
-    let mut runner = Runner::new(&opts, &template, source, executor, collector, slots, extras)?;
-    let result = runner.run();
-    match runner.stop {
+    let mut scheduler =
+        Scheduler::new(&opts, &template, source, executor, collector, slots, extras)?;
+    let result = scheduler.run();
+    match scheduler.stop {
+        _ if result.is_err() => {}
         Some(Stop::Signal(sig)) => return Ok(Outcome::Signal(sig)),
-        Some(Stop::BrokenPipe) if result.is_ok() => return Ok(Outcome::Signal(nix::libc::SIGPIPE)),
+        Some(Stop::BrokenPipe) => return Ok(Outcome::Signal(nix::libc::SIGPIPE)),
+        _ if scheduler.left_jobs_unstarted() => {
+            diag::warn("SIGHUP: jobs that had not started were not run");
+            return Ok(Outcome::Signal(nix::libc::SIGHUP));
+        }
         _ => {}
     }
     result?;
-    Ok(Outcome::Exit(runner.exit_status()))
+    Ok(Outcome::Exit(scheduler.exit_status()))
 }
 
 /// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel
@@ -183,7 +200,7 @@ fn count_jobs(
     slots: usize,
 ) -> Option<u64> {
     let (inputs, _) = input::Inputs::open(input).ok()?;
-    let mut source = JobSource::new(
+    let mut source = Batcher::new(
         inputs,
         opts.batching,
         opts.max_chars,
@@ -199,7 +216,7 @@ fn count_jobs(
 
 /// `--dry-run`: the commands as they would run, in input order.
 fn dry_run(
-    source: &mut JobSource,
+    mut source: Batcher,
     template: &Template,
     tag: Option<&Template>,
     opts: &Options,

@@ -1,7 +1,9 @@
-//! The one event loop's primitives: an epoll set over every child pipe, and the signals forkpool
-//! cares about. Signal handlers only count the signal and write a byte to a self-pipe, which
-//! wakes the loop; everything else happens in the loop. This is the only module that installs
-//! signal handlers.
+//! The one event loop's primitives: an epoll set over every descriptor the loop serves (child
+//! pipes to read or write, the spawner's and the input reader's notifications), and the signals
+//! forkpool cares about. Each watched descriptor gets a token from a slab, with the caller's
+//! own tag for it; `wait` hands back the tags of the ready ones. Signal handlers only count the
+//! signal and write a byte to a self-pipe, which wakes the loop; everything else happens in the
+//! loop. This is the only module that installs signal handlers.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -12,10 +14,25 @@ use std::time::Duration;
 
 use nix::fcntl::OFlag;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
-use signal_hook::consts::{SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
+use signal_hook::consts::{
+    SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1, SIGUSR2, SIGXFSZ,
+};
 
-/// The token of the signal pipe; pipe tokens are below it.
+/// The epoll data of the signal pipe; slab tokens are below it.
 const SIGNAL_TOKEN: u64 = u64::MAX;
+
+/// A watched descriptor's place in the reactor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token(usize);
+
+/// What the loop waits for on a descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    Read,
+    /// Readable, reported once per change (for a notification the loop does not always clear).
+    ReadEdge,
+    Write,
+}
 
 /// Signals seen since the last call to `take_signals`.
 #[derive(Default, Debug, Clone, Copy)]
@@ -27,41 +44,59 @@ pub struct Signals {
     pub suspend: usize,
     /// Resumed: continue the jobs.
     pub resume: usize,
+    /// Another signal whose default action ends forkpool (SIGQUIT, SIGALRM, SIGUSR1, SIGUSR2,
+    /// SIGXFSZ): stop the jobs, then die of it.
+    pub fatal: Option<i32>,
 }
 
-pub struct Reactor {
+/// Counted signals, in `Signals` order; the last slot holds the number of a fatal one.
+const COUNTED: usize = 6;
+
+pub struct Reactor<T: Copy> {
     epoll: Epoll,
     /// The read end of the self-pipe.
     wake: File,
-    counts: Arc<[AtomicUsize; 5]>,
+    counts: Arc<[AtomicUsize; COUNTED]>,
     events: Vec<EpollEvent>,
+    /// Each token's tag; None for a free token.
+    slab: Vec<Option<T>>,
+    free: Vec<usize>,
 }
 
-impl Reactor {
-    pub fn new() -> io::Result<Reactor> {
+impl<T: Copy> Reactor<T> {
+    pub fn new() -> io::Result<Reactor<T>> {
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         let (wake, notify) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
         // The handlers own the write end: they stay installed after the reactor is gone.
         let notify = Arc::new(notify);
-        let counts: Arc<[AtomicUsize; 5]> = Arc::new(Default::default());
-        // One handler per signal, registered once: it counts the signal (the index into
-        // `counts`; SIGCHLD is not counted) and wakes the loop.
+        let counts: Arc<[AtomicUsize; COUNTED]> = Arc::new(Default::default());
+        // One handler per signal: it counts the signal (the index into `counts`; SIGCHLD is
+        // not counted, a fatal one is stored by number) and wakes the loop.
         let signals = [
             (SIGINT, Some(0)),
             (SIGTERM, Some(1)),
             (SIGHUP, Some(2)),
             (SIGTSTP, Some(3)),
             (SIGCONT, Some(4)),
+            (SIGQUIT, Some(5)),
+            (SIGALRM, Some(5)),
+            (SIGUSR1, Some(5)),
+            (SIGUSR2, Some(5)),
+            (SIGXFSZ, Some(5)),
             (SIGCHLD, None),
         ];
         for (sig, counter) in signals {
             let (c, fd) = (Arc::clone(&counts), Arc::clone(&notify));
-            // SAFETY: the handler does an atomic add and a nonblocking write(2), both
+            // SAFETY: the handler does an atomic store or add and a nonblocking write(2), all
             // async-signal-safe (signal-hook keeps errno).
             unsafe {
                 signal_hook::low_level::register(sig, move || {
-                    if let Some(i) = counter {
-                        c[i].fetch_add(1, Ordering::SeqCst);
+                    match counter {
+                        Some(5) => c[5].store(sig as usize, Ordering::SeqCst),
+                        Some(i) => {
+                            c[i].fetch_add(1, Ordering::SeqCst);
+                        }
+                        None => {}
                     }
                     nix::libc::write(fd.as_raw_fd(), b"X".as_ptr().cast(), 1);
                 })
@@ -74,22 +109,44 @@ impl Reactor {
             wake,
             counts,
             events: vec![EpollEvent::empty(); 256],
+            slab: Vec::new(),
+            free: Vec::new(),
         })
     }
 
-    pub fn add(&self, fd: BorrowedFd, token: u64) -> io::Result<()> {
-        Ok(self
-            .epoll
-            .add(fd, EpollEvent::new(EpollFlags::EPOLLIN, token))?)
+    /// Watch `fd` for `interest`; `wait` reports it ready with `tag`.
+    pub fn add(&mut self, fd: BorrowedFd, interest: Interest, tag: T) -> io::Result<Token> {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slab.push(None);
+                self.slab.len() - 1
+            }
+        };
+        let flags = match interest {
+            Interest::Read => EpollFlags::EPOLLIN,
+            Interest::ReadEdge => EpollFlags::EPOLLIN | EpollFlags::EPOLLET,
+            Interest::Write => EpollFlags::EPOLLOUT,
+        };
+        if let Err(e) = self.epoll.add(fd, EpollEvent::new(flags, i as u64)) {
+            self.free.push(i);
+            return Err(e.into());
+        }
+        self.slab[i] = Some(tag);
+        Ok(Token(i))
     }
 
-    pub fn remove(&self, fd: BorrowedFd) {
+    /// Stop watching `fd`; its token may be given out again.
+    pub fn remove(&mut self, fd: BorrowedFd, token: Token) {
         let _ = self.epoll.delete(fd);
+        if self.slab[token.0].take().is_some() {
+            self.free.push(token.0);
+        }
     }
 
-    /// Wait for pipe data, a signal or the timeout; returns the tokens of readable pipes.
-    /// A signal (including a child's exit) returns early, with or without tokens.
-    pub fn wait(&mut self, timeout: Option<Duration>, ready: &mut Vec<u64>) -> io::Result<()> {
+    /// Wait for a descriptor, a signal or the timeout; `ready` gets the tags of the ready
+    /// descriptors. A signal (including a child's exit) returns early, with or without tags.
+    pub fn wait(&mut self, timeout: Option<Duration>, ready: &mut Vec<T>) -> io::Result<()> {
         ready.clear();
         let t = match timeout {
             None => EpollTimeout::NONE,
@@ -107,8 +164,8 @@ impl Reactor {
             if ev.data() == SIGNAL_TOKEN {
                 let mut buf = [0u8; 256];
                 while matches!((&self.wake).read(&mut buf), Ok(k) if k > 0) {}
-            } else {
-                ready.push(ev.data());
+            } else if let Some(Some(tag)) = self.slab.get(ev.data() as usize) {
+                ready.push(*tag);
             }
         }
         if n == self.events.len() {
@@ -117,14 +174,16 @@ impl Reactor {
         Ok(())
     }
 
-    /// The interrupts, terminations and hangups that arrived since the last call.
+    /// The signals that arrived since the last call.
     pub fn take_signals(&self) -> Signals {
+        let fatal = self.counts[5].swap(0, Ordering::SeqCst);
         Signals {
             interrupt: self.counts[0].swap(0, Ordering::SeqCst),
             terminate: self.counts[1].swap(0, Ordering::SeqCst),
             hangup: self.counts[2].swap(0, Ordering::SeqCst),
             suspend: self.counts[3].swap(0, Ordering::SeqCst),
             resume: self.counts[4].swap(0, Ordering::SeqCst),
+            fatal: (fatal != 0).then_some(fatal as i32),
         }
     }
 }

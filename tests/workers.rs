@@ -452,7 +452,9 @@ fn sighup_during_init_runs_every_teardown_with_its_output() {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
     std::fs::write(dir.path().join("go"), "").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    // No job had started: the run did not do its work, so it dies of the SIGHUP (issue 13).
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(Signal::SIGHUP as i32));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let mut td: Vec<String> = stderr
         .lines()

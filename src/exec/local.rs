@@ -28,8 +28,9 @@ use nix::spawn::{
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Pid, pipe2};
 
-use super::{Executor, SpawnError, SpawnSpec, Spawned};
-use crate::job::Command;
+use super::group::{self, Group};
+use super::{Executor, SpawnError, SpawnSpec, Spawned, Stdin};
+use crate::job::{Command, Exit};
 use crate::template::quote;
 
 pub struct Local {
@@ -37,7 +38,9 @@ pub struct Local {
 }
 
 impl Executor for Local {
-    fn spawn(&self, spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
+    type Handle = Group;
+
+    fn spawn(&self, spec: &SpawnSpec) -> Result<Spawned<Group>, SpawnError> {
         match &spec.command {
             Command::Direct(argv) => match self.start(argv, spec) {
                 Err(e) if falls_back_to_shell(&e) => {
@@ -55,10 +58,30 @@ impl Executor for Local {
             Command::Shell(line) => self.start_shell(line, spec),
         }
     }
+
+    fn key(&self, handle: &Group) -> u64 {
+        handle.pid() as u64
+    }
+
+    fn reap(&self, exited: &mut dyn FnMut(u64, Exit)) {
+        group::reap(&mut |pid, exit| exited(pid as u64, exit));
+    }
+
+    fn reaped(&self, handle: &mut Group) {
+        handle.leader_reaped();
+    }
+
+    fn signal(&self, handle: &Group, sig: Option<Signal>) -> bool {
+        handle.signal(sig)
+    }
+
+    fn shutdown(&self) {
+        group::kill_descendants();
+    }
 }
 
 impl Local {
-    fn start_shell(&self, line: &[u8], spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
+    fn start_shell(&self, line: &[u8], spec: &SpawnSpec) -> Result<Spawned<Group>, SpawnError> {
         let argv = [self.shell.as_os_str().as_bytes(), b"-c", line];
         self.start(&argv, spec).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {
@@ -72,7 +95,7 @@ impl Local {
         })
     }
 
-    fn start<W: AsRef<[u8]>>(&self, argv: &[W], spec: &SpawnSpec) -> io::Result<Spawned> {
+    fn start<W: AsRef<[u8]>>(&self, argv: &[W], spec: &SpawnSpec) -> io::Result<Spawned<Group>> {
         let args = argv
             .iter()
             .map(|w| c_string(w.as_ref().to_vec()))
@@ -82,7 +105,17 @@ impl Local {
         let envp = base.with(&job);
 
         let mut actions = PosixSpawnFileActions::init()?;
-        actions.add_dup2(dev_null()?.as_raw_fd(), 0)?;
+        let stdin = match spec.stdin {
+            Stdin::Null => {
+                actions.add_dup2(dev_null()?.as_raw_fd(), 0)?;
+                None
+            }
+            Stdin::Pipe => {
+                let (read, write) = pipe2(OFlag::O_CLOEXEC)?;
+                actions.add_dup2(read.as_raw_fd(), 0)?;
+                Some((read, write))
+            }
+        };
         // All of forkpool's descriptors are close-on-exec, so a job spawned at the same time on
         // another thread gets none of these pipes. The write ends are never 0, 1 or 2 (those
         // stay open: Rust's runtime opens /dev/null on any that forkpool started without), so
@@ -110,7 +143,8 @@ impl Local {
             None => (None, None),
         };
         Ok(Spawned {
-            pid: pid.as_raw(),
+            handle: Group::new(pid.as_raw()),
+            stdin: stdin.map(|(_, write)| write),
             stdout,
             stderr,
         })

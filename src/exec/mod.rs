@@ -1,14 +1,31 @@
-//! Executors: how one job's process is started. The scheduler only sees the `Executor` trait;
-//! `local` spawns on this machine.
+//! Executors: how a process is started, signalled and reaped. The scheduler sees only the
+//! `Executor` trait: `spawn` gives back a handle, and everything later (a signal, whether anything
+//! of the process is left, its exit) goes through the executor with that handle, so a remote
+//! executor can stop its jobs its own way and a mock can drive the scheduler without processes.
+//! `local` spawns on this machine; `group` is the only code that calls waitpid, kill or killpg.
 
+pub mod group;
 pub mod local;
+#[cfg(test)]
+pub mod mock;
 pub mod spawner;
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
-use crate::job::Command;
+use nix::sys::signal::Signal;
+
+use crate::job::{Command, Exit};
+
+/// Where a process's stdin comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stdin {
+    /// /dev/null.
+    Null,
+    /// A pipe that forkpool writes (`Spawned::stdin`).
+    Pipe,
+}
 
 /// What to start for one job (or one worker's init or teardown). Owned, so it can be handed to
 /// another thread.
@@ -18,16 +35,19 @@ pub struct SpawnSpec {
     pub capture: bool,
     /// Extra environment for the job.
     pub env: Vec<(OsString, OsString)>,
+    pub stdin: Stdin,
 }
 
-/// A started job: the leader of its own process group, whose id is `pid`.
-pub struct Spawned {
-    pub pid: i32,
+/// A started process: its handle, and forkpool's ends of its pipes.
+pub struct Spawned<H> {
+    pub handle: H,
+    pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
 }
 
 /// Why a job could not be started.
+#[derive(Debug)]
 pub enum SpawnError {
     /// Out of processes, memory or file descriptors: wait for a job to end and try again.
     Transient(io::Error),
@@ -35,9 +55,36 @@ pub enum SpawnError {
     Failed(String),
 }
 
-/// Starts processes. `Sync`, so several threads can spawn at once.
-pub trait Executor: Send + Sync {
-    fn spawn(&self, spec: &SpawnSpec) -> Result<Spawned, SpawnError>;
+/// Starts processes, and watches and stops what it started. `spawn` may run on several threads
+/// at once; the rest is called from the event loop only.
+pub trait Executor: Send + Sync + 'static {
+    /// What the executor needs to find the process again.
+    type Handle: Send + 'static;
+
+    fn spawn(&self, spec: &SpawnSpec) -> Result<Spawned<Self::Handle>, SpawnError>;
+
+    /// The key under which `reap` reports this process's exit.
+    fn key(&self, handle: &Self::Handle) -> u64;
+
+    /// Report each process that ended since the last call, once, by key. Keys the caller does
+    /// not know (orphaned descendants adopted by forkpool) are reaped too and may be ignored.
+    fn reap(&self, exited: &mut dyn FnMut(u64, Exit));
+
+    /// The process of `handle` was reported by `reap`.
+    fn reaped(&self, handle: &mut Self::Handle);
+
+    /// Send `sig` to everything the process started that is still forkpool's (`None`: only
+    /// look). Returns false when nothing of it is left.
+    fn signal(&self, handle: &Self::Handle, sig: Option<Signal>) -> bool;
+
+    /// A descriptor that is readable when `reap` has something to report that no SIGCHLD
+    /// announces (a mock's processes).
+    fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// At the end of the run: kill and reap whatever is left, so nothing outlives forkpool.
+    fn shutdown(&self) {}
 }
 
 /// The number of CPUs this process may use (affinity and cgroup quota), worked out once: it takes
@@ -74,30 +121,4 @@ pub fn raise_fd_limit() -> u64 {
         }
         Err(_) => 1024,
     }
-}
-
-/// Make forkpool the reaper of its jobs' orphaned descendants, so none outlives it unseen.
-pub fn become_subreaper() {
-    let _ = nix::sys::prctl::set_child_subreaper(true);
-}
-
-/// The pids of forkpool's living children (including adopted orphans).
-pub fn children() -> Vec<i32> {
-    use nix::sys::wait::{Id, WaitPidFlag, waitid};
-    let mut pids = Vec::new();
-    // No child at all, alive or not, as at the end of most runs: one syscall instead of the scan
-    // of /proc (issue 7). WNOWAIT: nothing is reaped.
-    let any =
-        WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT | WaitPidFlag::__WALL;
-    if waitid(Id::All, any) == Err(nix::errno::Errno::ECHILD) {
-        return pids;
-    }
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
-        for t in tasks.flatten() {
-            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
-                pids.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
-            }
-        }
-    }
-    pids
 }

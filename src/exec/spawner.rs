@@ -26,6 +26,7 @@ use std::thread::JoinHandle;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::{Executor, SpawnError, SpawnSpec, Spawned};
+use crate::job::Exit;
 
 /// The most spawner threads worth having. Each spawn in flight keeps its thread blocked until the
 /// child has exec'ed, and exec is CPU work, so about one thread per CPU keeps the cores busy.
@@ -46,41 +47,42 @@ pub fn default_threads(jobs: usize) -> usize {
     super::cpu_count().clamp(1, MAX_THREADS)
 }
 
+/// The result of one spawn.
+pub type SpawnResult<E> = Result<Spawned<<E as Executor>::Handle>, SpawnError>;
+
 /// One finished spawn.
-pub struct Done<X> {
+pub struct Done<E: Executor> {
     /// The token given to `submit`.
     pub token: u64,
-    pub result: Result<Spawned, SpawnError>,
-    /// The job's exit, when the event loop reaped it (and gave it to `hold_exit`) before this
-    /// result was taken. Treat it as if `waitpid` had just returned it for `result`'s pid.
-    pub reaped: Option<X>,
+    pub result: SpawnResult<E>,
+    /// The process's exit, when the event loop reaped it (and gave it to `hold_exit`) before
+    /// this result was taken. Treat it as if `reap` had just reported it.
+    pub reaped: Option<Exit>,
 }
 
-/// Starts jobs on `threads` threads (or on the calling thread when there are none). `X` is the
-/// event loop's record of a reaped child's exit (see `hold_exit`).
-pub struct Spawner<E, X> {
+/// Starts jobs on `threads` threads (or on the calling thread when there are none).
+pub struct Spawner<E: Executor> {
     shared: Arc<Shared<E>>,
     threads: Vec<JoinHandle<()>>,
-    /// Exits of unknown pids that a spawn in flight may own: (pid, exit, spawns started by then).
-    held: Vec<(i32, X, u64)>,
+    /// Exits of unknown keys that a spawn in flight may own: (key, exit, spawns started by then).
+    held: Vec<(u64, Exit, u64)>,
     /// Spawns submitted and not yet taken.
     pending: usize,
 }
 
-struct Shared<E> {
+struct Shared<E: Executor> {
     exec: Arc<E>,
-    state: Mutex<State>,
+    state: Mutex<State<E>>,
     /// Spawner threads wait here for work.
     work: Condvar,
     /// Readable while results wait to be taken.
     notify: EventFd,
 }
 
-#[derive(Default)]
-struct State {
+struct State<E: Executor> {
     queue: VecDeque<(u64, SpawnSpec)>,
     /// Finished spawns: (token, ticket, result).
-    done: Vec<(u64, u64, Result<Spawned, SpawnError>)>,
+    done: Vec<(u64, u64, SpawnResult<E>)>,
     /// Tickets of the spawns that threads are running now.
     running: Vec<u64>,
     /// Spawns started so far; each spawn's ticket is the count when it started.
@@ -90,13 +92,20 @@ struct State {
     shutdown: bool,
 }
 
-impl<E: Executor + 'static, X> Spawner<E, X> {
+impl<E: Executor> Spawner<E> {
     /// Start `threads` spawner threads (0: `submit` spawns on the calling thread).
     pub fn new(exec: Arc<E>, threads: usize) -> io::Result<Self> {
         let notify = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         let shared = Arc::new(Shared {
             exec,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                done: Vec::new(),
+                running: Vec::new(),
+                started: 0,
+                idle: 0,
+                shutdown: false,
+            }),
             work: Condvar::new(),
             notify,
         });
@@ -140,7 +149,7 @@ impl<E: Executor + 'static, X> Spawner<E, X> {
     }
 
     /// Spawn on the calling thread, now (for a latency-sensitive job, or without threads).
-    pub fn spawn_now(&self, spec: &SpawnSpec) -> Result<Spawned, SpawnError> {
+    pub fn spawn_now(&self, spec: &SpawnSpec) -> SpawnResult<E> {
         self.shared.exec.spawn(spec)
     }
 
@@ -155,7 +164,7 @@ impl<E: Executor + 'static, X> Spawner<E, X> {
     }
 
     /// Move every finished spawn's result into `out`, and clear the notification.
-    pub fn take_done(&mut self, out: &mut Vec<Done<X>>) {
+    pub fn take_done(&mut self, out: &mut Vec<Done<E>>) {
         // Clear first, then drain: a result queued after the drain sets it again.
         let _ = self.shared.notify.read();
         let (done, low_water) = {
@@ -170,7 +179,9 @@ impl<E: Executor + 'static, X> Spawner<E, X> {
                 Ok(s) if !self.held.is_empty() => self
                     .held
                     .iter()
-                    .position(|&(pid, _, seen)| pid == s.pid && ticket < seen)
+                    .position(|&(key, _, seen)| {
+                        key == self.shared.exec.key(&s.handle) && ticket < seen
+                    })
                     .map(|i| self.held.swap_remove(i).1),
                 _ => None,
             };
@@ -184,25 +195,26 @@ impl<E: Executor + 'static, X> Spawner<E, X> {
         self.held.retain(|&(_, _, seen)| seen > low_water);
     }
 
-    /// The event loop reaped `pid`, which it does not know. Keep its exit if a spawn in flight
+    /// The event loop reaped `key`, which it does not know. Keep its exit if a spawn in flight
     /// may own it (true: it comes back from `take_done`); false: no job of ours.
-    pub fn hold_exit(&mut self, pid: i32, exit: X) -> bool {
+    pub fn hold_exit(&mut self, key: u64, exit: Exit) -> bool {
         let st = self.shared.lock();
+        let exec = &self.shared.exec;
         let may_own = !st.running.is_empty()
             || st
                 .done
                 .iter()
-                .any(|(_, _, r)| matches!(r, Ok(s) if s.pid == pid));
+                .any(|(_, _, r)| matches!(r, Ok(s) if exec.key(&s.handle) == key));
         let started = st.started;
         drop(st);
         if may_own {
-            self.held.push((pid, exit, started));
+            self.held.push((key, exit, started));
         }
         may_own
     }
 }
 
-impl<E, X> Spawner<E, X> {
+impl<E: Executor> Spawner<E> {
     /// Stop the threads: queued spawns are dropped, spawns in progress finish (their results,
     /// and the pipes in them, are dropped), then every thread is joined. Idempotent.
     pub fn shutdown(&mut self) {
@@ -214,14 +226,14 @@ impl<E, X> Spawner<E, X> {
     }
 }
 
-impl<E, X> Drop for Spawner<E, X> {
+impl<E: Executor> Drop for Spawner<E> {
     fn drop(&mut self) {
         self.shutdown();
     }
 }
 
-impl<E> Shared<E> {
-    fn lock(&self) -> MutexGuard<'_, State> {
+impl<E: Executor> Shared<E> {
+    fn lock(&self) -> MutexGuard<'_, State<E>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -256,13 +268,7 @@ impl<E: Executor> Shared<E> {
     }
 
     /// Queue a result; wake the event loop when it is the first one waiting.
-    fn publish(
-        &self,
-        st: &mut State,
-        token: u64,
-        ticket: u64,
-        result: Result<Spawned, SpawnError>,
-    ) {
+    fn publish(&self, st: &mut State<E>, token: u64, ticket: u64, result: SpawnResult<E>) {
         st.done.push((token, ticket, result));
         if st.done.len() == 1 {
             // Nonblocking; fails only if the counter would overflow, i.e. it is already set.
@@ -284,8 +290,13 @@ mod tests {
     use nix::unistd::Pid;
 
     use super::*;
+    use crate::exec::Stdin;
+    use crate::exec::group::Group;
     use crate::exec::local::Local;
     use crate::job::Command;
+
+    const EARLY: Exit = Exit::Code(3);
+    const OTHER: Exit = Exit::Code(4);
 
     fn local() -> Arc<Local> {
         Arc::new(Local {
@@ -298,6 +309,7 @@ mod tests {
             command: Command::Shell(code.as_bytes().to_vec()),
             capture: true,
             env: Vec::new(),
+            stdin: Stdin::Null,
         }
     }
 
@@ -309,16 +321,17 @@ mod tests {
             command: Command::Direct(argv.iter().map(|w| w.as_bytes().to_vec()).collect()),
             capture: true,
             env: Vec::new(),
+            stdin: Stdin::Null,
         }
     }
 
-    fn readable(s: &Spawner<impl Executor + 'static, impl Sized>, ms: u16) -> bool {
+    fn readable<E: Executor>(s: &Spawner<E>, ms: u16) -> bool {
         let mut fds = [PollFd::new(s.notify_fd(), PollFlags::POLLIN)];
         poll(&mut fds, PollTimeout::from(ms)).expect("poll") > 0
     }
 
     /// Wait (by polling the notification descriptor) until `n` results have come back.
-    fn collect<E: Executor + 'static, X>(s: &mut Spawner<E, X>, n: usize) -> Vec<Done<X>> {
+    fn collect<E: Executor>(s: &mut Spawner<E>, n: usize) -> Vec<Done<E>> {
         let mut out = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(20);
         while out.len() < n {
@@ -334,7 +347,7 @@ mod tests {
         out
     }
 
-    fn output(spawned: Spawned) -> (String, WaitStatus) {
+    fn output(spawned: Spawned<Group>) -> (String, WaitStatus) {
         use std::io::Read;
         let mut text = String::new();
         std::fs::File::from(spawned.stdout.expect("captured"))
@@ -342,13 +355,13 @@ mod tests {
             .expect("read the job's stdout");
         (
             text,
-            waitpid(Pid::from_raw(spawned.pid), None).expect("wait"),
+            waitpid(Pid::from_raw(spawned.handle.pid()), None).expect("wait"),
         )
     }
 
     #[test]
     fn every_submitted_job_comes_back_once_with_its_token() {
-        let mut s: Spawner<_, ()> = Spawner::new(local(), 3).unwrap();
+        let mut s: Spawner<_> = Spawner::new(local(), 3).unwrap();
         for t in 0..40 {
             s.submit(t, shell(&format!("echo {t}")));
         }
@@ -377,28 +390,26 @@ mod tests {
 
     #[test]
     fn without_threads_submit_spawns_at_once() {
-        let mut s: Spawner<_, ()> = Spawner::new(local(), 0).unwrap();
+        let mut s: Spawner<_> = Spawner::new(local(), 0).unwrap();
         s.submit(7, shell("echo now"));
         assert!(readable(&s, 0));
         let mut done = Vec::new();
         s.take_done(&mut done);
         let d = done.pop().expect("one result");
         assert_eq!(d.token, 7);
-        let (text, _) = output(d.result.ok().expect("started"));
+        let (text, _) = output(d.result.expect("started"));
         assert_eq!(text, "now\n");
     }
 
     #[test]
     fn a_job_started_from_a_spawner_thread_dies_of_its_own_interrupt() {
         // Children inherit the spawning thread's signal mask: a blocked SIGINT would survive.
-        let mut s: Spawner<_, ()> = Spawner::new(local(), 2).unwrap();
+        let mut s: Spawner<_> = Spawner::new(local(), 2).unwrap();
         s.submit(1, shell("kill -INT $$; echo alive"));
         s.submit(2, own_mask());
         let mut done = collect(&mut s, 2);
         done.sort_by_key(|d| d.token);
-        let mut done = done
-            .into_iter()
-            .map(|d| output(d.result.ok().expect("started")));
+        let mut done = done.into_iter().map(|d| output(d.result.expect("started")));
         let (text, status) = done.next().unwrap();
         assert_eq!(text, "");
         assert!(
@@ -417,12 +428,15 @@ mod tests {
     struct Fed(Mutex<Receiver<Option<i32>>>);
 
     impl Executor for Fed {
-        fn spawn(&self, _: &SpawnSpec) -> Result<Spawned, SpawnError> {
+        type Handle = i32;
+
+        fn spawn(&self, _: &SpawnSpec) -> Result<Spawned<i32>, SpawnError> {
             let next = self.0.lock().unwrap().recv().unwrap_or(None);
             match next {
                 Some(-1) => panic!("a broken executor"),
                 Some(pid) => Ok(Spawned {
-                    pid,
+                    handle: pid,
+                    stdin: None,
                     stdout: None,
                     stderr: None,
                 }),
@@ -431,9 +445,17 @@ mod tests {
                 ))),
             }
         }
+        fn key(&self, pid: &i32) -> u64 {
+            *pid as u64
+        }
+        fn reap(&self, _: &mut dyn FnMut(u64, Exit)) {}
+        fn reaped(&self, _: &mut i32) {}
+        fn signal(&self, _: &i32, _: Option<Signal>) -> bool {
+            false
+        }
     }
 
-    fn fed(threads: usize) -> (Spawner<Fed, &'static str>, Sender<Option<i32>>, Arc<Fed>) {
+    fn fed(threads: usize) -> (Spawner<Fed>, Sender<Option<i32>>, Arc<Fed>) {
         let (tx, rx) = channel();
         let exec = Arc::new(Fed(Mutex::new(rx)));
         (Spawner::new(Arc::clone(&exec), threads).unwrap(), tx, exec)
@@ -444,6 +466,7 @@ mod tests {
             command: Command::Direct(vec![b"true".to_vec()]),
             capture: false,
             env: Vec::new(),
+            stdin: Stdin::Null,
         }
     }
 
@@ -474,7 +497,7 @@ mod tests {
         // The thread that caught the panic still serves.
         s.submit(3, dummy());
         tx.send(Some(42)).unwrap();
-        assert!(matches!(&collect(&mut s, 1)[0].result, Ok(sp) if sp.pid == 42));
+        assert!(matches!(&collect(&mut s, 1)[0].result, Ok(sp) if sp.handle == 42));
     }
 
     #[test]
@@ -486,15 +509,15 @@ mod tests {
             std::thread::yield_now();
         }
         assert!(
-            s.hold_exit(500, "early"),
+            s.hold_exit(500, EARLY),
             "a spawn is in flight: it may own the pid"
         );
         tx.send(Some(500)).unwrap();
         let done = collect(&mut s, 1);
-        assert_eq!(done[0].reaped, Some("early"));
+        assert_eq!(done[0].reaped, Some(EARLY));
         assert!(s.held.is_empty());
         // Nothing in flight, nothing waiting: a stranger (an orphaned grandchild).
-        assert!(!s.hold_exit(500, "stranger"));
+        assert!(!s.hold_exit(500, OTHER));
         assert!(s.held.is_empty());
     }
 
@@ -505,8 +528,8 @@ mod tests {
         tx.send(Some(600)).unwrap();
         while !readable(&s, 100) {}
         // The result is queued, not taken: the exit is its.
-        assert!(s.hold_exit(600, "queued"));
-        assert_eq!(collect(&mut s, 1)[0].reaped, Some("queued"));
+        assert!(s.hold_exit(600, EARLY));
+        assert_eq!(collect(&mut s, 1)[0].reaped, Some(EARLY));
 
         // An exit held while spawn 2 is in flight is not spawn 3's, even with the same pid
         // (reused): spawn 3 started after it was reaped.
@@ -514,7 +537,7 @@ mod tests {
         while s.shared.lock().running.is_empty() {
             std::thread::yield_now();
         }
-        assert!(s.hold_exit(700, "grandchild"));
+        assert!(s.hold_exit(700, OTHER));
         tx.send(Some(601)).unwrap();
         assert_eq!(collect(&mut s, 1)[0].reaped, None);
         assert!(

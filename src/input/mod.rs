@@ -55,7 +55,7 @@ pub type Names = Vec<(Vec<u8>, usize)>;
 /// One source's values, in order.
 enum Stream {
     List(std::vec::IntoIter<Vec<u8>>),
-    Reader(RecordReader<Box<dyn Read>>),
+    Reader(RecordReader<Box<dyn Read + Send>>),
 }
 
 struct Source {
@@ -290,7 +290,7 @@ fn split_values(values: Vec<Vec<u8>>, delim: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-fn open_file(path: &PathBuf) -> Result<Box<dyn Read>> {
+fn open_file(path: &PathBuf) -> Result<Box<dyn Read + Send>> {
     if path.as_os_str() == "-" {
         let fd = nix::unistd::dup(std::io::stdin())
             .map_err(|e| Error::new(format!("cannot read stdin: {e}")))?;

@@ -175,6 +175,12 @@ impl Collector {
         }
     }
 
+    /// forkpool's own lines for stdout (`--joblog -`), between jobs' output.
+    pub fn raw(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        self.sink.write(Stream::Out, data, None).map_err(from_io)?;
+        self.sink.end_block(Stream::Out).map_err(from_io)
+    }
+
     /// `-t`: a command about to run, on stderr.
     pub fn note(&mut self, line: &[u8]) -> io::Result<()> {
         self.sink.write(Stream::Err, line, None)?;

@@ -23,9 +23,14 @@ pub struct Sink {
 impl Sink {
     /// Write to the process's own fds 1 and 2.
     pub fn stdio() -> Sink {
+        Sink::to_fds(1, 2)
+    }
+
+    /// Write to `out` and `err`, which must stay open as long as the sink (tests use files).
+    pub fn to_fds(out: i32, err: i32) -> Sink {
         Sink {
-            out: BufWriter::with_capacity(64 * 1024, Fd(1, None)),
-            err: BufWriter::with_capacity(8 * 1024, Fd(2, None)),
+            out: BufWriter::with_capacity(64 * 1024, Fd(out, None)),
+            err: BufWriter::with_capacity(8 * 1024, Fd(err, None)),
             at_line_start: [true; 2],
             last: Stream::Out,
         }
@@ -106,7 +111,7 @@ pub struct Fd(i32, Option<Arc<dyn Screen>>);
 
 impl Write for Fd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: fds 1 and 2 stay open for the life of the process.
+        // SAFETY: the sink's fds stay open as long as it (fds 1 and 2, or a test's files).
         let fd = unsafe { BorrowedFd::borrow_raw(self.0) };
         let write = || loop {
             match nix::unistd::write(fd, buf) {

@@ -20,7 +20,8 @@ pub struct Logged {
 
 pub struct Joblog {
     path: PathBuf,
-    out: Box<dyn Write>,
+    /// None: the joblog goes to stdout, through the output sink (`--joblog -`).
+    out: Option<File>,
 }
 
 impl Joblog {
@@ -34,11 +35,9 @@ impl Joblog {
             ))
         };
         if path.as_os_str() == "-" {
-            let mut out: Box<dyn Write> = Box::new(std::io::stdout());
-            out.write_all(HEADER.as_bytes()).map_err(err)?;
             return Ok(Joblog {
                 path: path.to_path_buf(),
-                out,
+                out: None,
             });
         }
         let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
@@ -53,47 +52,62 @@ impl Joblog {
         }
         Ok(Joblog {
             path: path.to_path_buf(),
-            out: Box::new(f),
+            out: Some(f),
         })
     }
 
-    pub fn write(&mut self, r: &JobRecord) -> Result<()> {
-        let start = r
-            .start
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        // GNU parallel: a job that was stopped (timed out, halted) has Exitval -1.
-        let (exitval, signal) = match r.exit {
-            Exit::Code(_) if r.timed_out => (-1, 0),
-            Exit::Code(c) => (c, 0),
-            Exit::Signal(s) if r.timed_out || r.stopped => (-1, s),
-            Exit::Signal(s) => (0, s),
+    /// Whether the lines go to stdout (the caller writes them, the header first).
+    pub fn to_stdout(&self) -> bool {
+        self.out.is_none()
+    }
+
+    /// Write `r`'s line to the joblog file, or return it for stdout.
+    pub fn write(&mut self, r: &JobRecord) -> Result<Option<Vec<u8>>> {
+        let line = line(r);
+        let Some(out) = self.out.as_mut() else {
+            return Ok(Some(line));
         };
-        let mut line = format!(
-            "{}\t{}\t{:.3}\t{:10.3}\t0\t{}\t{}\t{}\t",
-            r.seq,
-            r.host.as_deref().unwrap_or(":"),
-            start,
-            r.runtime.as_secs_f64(),
-            r.stdout_len,
-            exitval,
-            signal
-        )
-        .into_bytes();
-        line.extend(r.command.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
-        line.push(b'\n');
-        self.out
-            .write_all(&line)
-            .and_then(|()| self.out.flush())
+        out.write_all(&line)
+            .and_then(|()| out.flush())
             .map_err(|e| {
                 Error::new(format!(
                     "cannot write the joblog {}: {}",
                     self.path.display(),
                     io_reason(&e)
                 ))
-            })
+            })?;
+        Ok(None)
     }
+}
+
+/// One job's joblog line, GNU parallel's tab-separated columns.
+pub fn line(r: &JobRecord) -> Vec<u8> {
+    let start = r
+        .start
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    // GNU parallel: a job that was stopped (timed out, halted) has Exitval -1.
+    let (exitval, signal) = match r.exit {
+        Exit::Code(_) if r.timed_out => (-1, 0),
+        Exit::Code(c) => (c, 0),
+        Exit::Signal(s) if r.timed_out || r.stopped => (-1, s),
+        Exit::Signal(s) => (0, s),
+    };
+    let mut line = format!(
+        "{}\t{}\t{:.3}\t{:10.3}\t0\t{}\t{}\t{}\t",
+        r.seq,
+        r.host.as_deref().unwrap_or(":"),
+        start,
+        r.runtime.as_secs_f64(),
+        r.stdout_len,
+        exitval,
+        signal
+    )
+    .into_bytes();
+    line.extend(r.command.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+    line.push(b'\n');
+    line
 }
 
 /// Read an earlier run's joblog: each logged Seq, whether it failed, and its command.

@@ -1,10 +1,16 @@
-//! The scheduler: fills job slots from the job source, starts jobs through an executor, and drives
-//! the one event loop that reads every job's pipes, reaps children and reacts to signals. It
-//! decides when to stop (input done, interrupt, broken pipe) and stops running jobs with the
-//! termination ladder, signalling each job's whole process group.
+//! The scheduler: fills job slots from a `JobSource`, starts jobs (and workers' inits and
+//! teardowns) through an `Executor`, and drives the one event loop that reads every process's
+//! pipes, reaps them and reacts to signals and timers. Each process is a `Supervised` state
+//! machine; `Workers` says what the worker life cycle needs done. Every way a run stops (input
+//! done, interrupt, `--halt`, a broken pipe, a fatal error) goes through `stop`, and every run
+//! ends through `finish`, so no path skips the final flush or leaves a process behind.
 
-pub mod jobs;
+pub mod source;
+pub mod supervised;
 pub mod workers;
+
+#[cfg(test)]
+mod tests;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -15,28 +21,27 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, killpg};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use crate::error::{Error, Result};
-use crate::exec::spawner::{Done, Spawner};
-use crate::exec::{Executor, SpawnError, SpawnSpec};
-use crate::job::{Command, Exit, Job, JobRecord, Ladder};
-use crate::options::{HaltWhen, HaltWhy, Options, OutputMode, Resume, Threshold, Timeout};
-use crate::output::{Collector, Finished, JobOutput, Stream, WriteError};
-use crate::reactor::Reactor;
-use crate::report::Summary;
-use crate::report::joblog::{Joblog, Logged};
+use crate::exec::spawner::{Done, SpawnResult, Spawner};
+use crate::exec::{Executor, SpawnError, SpawnSpec, Stdin};
+use crate::job::{Command, Exit, Job, JobRecord, Stream};
+use crate::options::{HaltWhen, Options, OutputMode, Timeout};
+use crate::output::{Collector, Finished, JobOutput, WriteError};
+use crate::reactor::{Interest, Reactor};
+use crate::report::joblog::Joblog;
 use crate::report::progress::Progress;
+use crate::report::status::{self, Summary};
 use crate::template::{JobView, Template};
-use jobs::JobSource;
-use workers::{State, Workers};
+use source::{JobSource, Pull};
+use supervised::{Supervised, Tick};
+use workers::{Action, Kind, ProcOutput, Workers};
 
 /// Why the run stops starting jobs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Stop {
-    /// SIGINT or SIGTERM: stop running jobs, then die of the same signal.
+    /// SIGINT, SIGTERM or another deadly signal: stop running jobs, then die of the same signal.
     Signal(i32),
     /// SIGHUP: let running jobs finish, start no more.
     Hangup,
@@ -44,34 +49,63 @@ pub enum Stop {
     BrokenPipe,
     /// `--halt` was triggered.
     Halt(HaltWhen),
+    /// forkpool's own error (a failed write, an unreadable input): stop everything, exit 255.
+    Fatal,
 }
 
-struct Running {
+impl Stop {
+    /// Whether running jobs are stopped too (else they finish).
+    fn kills(self) -> bool {
+        !matches!(self, Stop::Hangup | Stop::Halt(HaltWhen::Soon))
+    }
+}
+
+/// What a descriptor in the reactor is.
+#[derive(Clone, Copy, Debug)]
+enum Tag {
+    /// A supervised process's stdout or stderr.
+    Pipe(usize, Stream),
+    /// The spawner has results.
+    Spawned,
+    /// The executor has exits to report.
+    Exec,
+    /// The job source may have jobs.
+    Input,
+}
+
+/// A job on its way: what it runs and what it printed so far.
+struct JobRun {
     job: Job,
-    pid: i32,
-    fds: [Option<OwnedFd>; 2],
-    exit: Option<Exit>,
+    slot: usize,
     output: JobOutput,
     tag: Option<Vec<u8>>,
+    /// `-v`: the command line, printed before the output (taken when printed).
     header: Option<Vec<u8>>,
-    /// The termination ladder's next step, and when it is due.
-    ladder: Option<(usize, Instant)>,
     /// The job's command as shell code (for -v, -t, the joblog and --json).
     line: Option<Vec<u8>>,
-    start: Instant,
     start_wall: SystemTime,
-    deadline: Option<Instant>,
-    timed_out: bool,
     /// The worker incarnation running the job (per-worker init).
     worker: Option<u64>,
 }
 
-/// What the runner writes besides the output, and what it skips.
+enum Role {
+    Job(Box<JobRun>),
+    Worker {
+        slot: usize,
+        kind: Kind,
+        output: ProcOutput,
+    },
+}
+
+struct Proc<H> {
+    sup: Supervised<H>,
+    role: Role,
+}
+
+/// What the scheduler writes besides the output.
 #[derive(Default)]
 pub struct Extras {
     pub joblog: Option<Joblog>,
-    /// `--resume*`: the jobs an earlier run logged.
-    pub logged: HashMap<u64, Logged>,
     /// `--tag`, `--tagstring`: the template of each line's prefix.
     pub tag_template: Option<Template>,
     /// `--bar`, `--eta`.
@@ -80,70 +114,88 @@ pub struct Extras {
     pub total: Option<u64>,
 }
 
-pub struct Runner<'a, E: Executor> {
+/// How long to wait before spawning again after running out of processes or descriptors.
+const RESOURCE_WAIT: Duration = Duration::from_millis(50);
+
+pub struct Scheduler<'a, E: Executor> {
     opts: &'a Options,
     template: &'a Template,
-    source: JobSource,
-    reactor: Reactor,
+    source: Box<dyn JobSource + 'a>,
+    exec: Arc<E>,
+    /// Starts jobs on other threads, so spawns overlap across cores.
+    spawner: Spawner<E>,
+    reactor: Reactor<Tag>,
     collector: Collector,
-    /// Index = slot - 1.
-    slots: Vec<Option<Running>>,
+    /// Every supervised process, by index; `spare` lists the free indexes.
+    procs: Vec<Option<Proc<E::Handle>>>,
+    spare: Vec<usize>,
+    /// The executor's key of each started process, to its index.
+    by_key: HashMap<u64, usize>,
+    /// Job slots.
+    cap: usize,
     /// Slots ready for a job, lowest first (with workers: only slots whose worker is ready).
     free: BinaryHeap<Reverse<usize>>,
-    /// `--init`, `--teardown`, `--worker-max-jobs`: each slot's worker.
+    slots_made: usize,
+    /// Jobs in flight (spawning or running).
+    running: usize,
+    /// Inits and teardowns in flight.
+    worker_procs: usize,
     workers: Option<Workers>,
-    /// With workers: jobs taken from the source that wait for a ready worker.
-    waiting: VecDeque<Job>,
-    /// Pids of running init and teardown commands, and their slots.
-    worker_pids: HashMap<i32, usize>,
-    /// Try to start processes again soon (they could not start for lack of resources).
-    wake_soon: bool,
-    /// Starts jobs on other threads, so spawns overlap across cores.
-    spawner: Spawner<E, Exit>,
-    spawn_results: Vec<Done<Exit>>,
+    /// Jobs to start before new ones: retries, jobs that lacked resources, and with workers the
+    /// jobs that wait for a ready worker.
+    queue: VecDeque<Job>,
+    input_ended: bool,
     /// When a spawn failed for lack of resources: start nothing until a job ends or a moment passes.
     blocked: Option<Instant>,
-    max_slots: usize,
-    pids: HashMap<i32, usize>,
-    running: usize,
-    /// Jobs to start before new ones: lack of resources, or `--retries`.
-    retry: VecDeque<Job>,
     extras: Extras,
-    /// Runtimes of recent jobs, for `--timeout N%`.
+    /// Runtimes of recent successful jobs, for `--timeout N%`.
     runtimes: VecDeque<Duration>,
     last_start: Option<Instant>,
     /// The exit status `--halt` decided on.
-    pub halt_status: Option<i32>,
-    /// Process groups of finished jobs that still had members (to clean up at exit).
-    lingering: Vec<i32>,
+    halt_status: Option<i32>,
     pub summary: Summary,
     pub stop: Option<Stop>,
+    /// The first fatal error; the run ends with it.
+    error: Option<Error>,
     read_buf: Vec<u8>,
-    /// Jobs skipped by `--resume` (for the progress total).
+    /// Sequence numbers the source skipped (for the progress total).
     skipped: u64,
     total_known: bool,
+    spawn_results: Vec<Done<E>>,
+    exits: Vec<(u64, Exit)>,
 }
 
-impl<'a, E: Executor + 'static> Runner<'a, E> {
+impl<'a, E: Executor> Scheduler<'a, E> {
     pub fn new(
         opts: &'a Options,
         template: &'a Template,
-        source: JobSource,
+        source: Box<dyn JobSource + 'a>,
         exec: E,
         collector: Collector,
-        max_slots: usize,
+        cap: usize,
         extras: Extras,
     ) -> Result<Self> {
-        let reactor =
-            Reactor::new().map_err(|e| Error::new(format!("cannot set up the event loop: {e}")))?;
-        let threads = crate::exec::spawner::default_threads(opts.jobs.min(max_slots));
-        let spawner = Spawner::new(Arc::new(exec), threads)
+        let loop_err = |e: std::io::Error| Error::new(format!("cannot set up the event loop: {e}"));
+        let mut reactor = Reactor::new().map_err(loop_err)?;
+        let exec = Arc::new(exec);
+        let threads = crate::exec::spawner::default_threads(opts.jobs.min(cap));
+        let spawner = Spawner::new(Arc::clone(&exec), threads)
             .map_err(|e| Error::new(format!("cannot start the spawner threads: {e}")))?;
         reactor
-            .add(spawner.notify_fd(), SPAWNED_TOKEN)
-            .map_err(|e| Error::new(format!("cannot set up the event loop: {e}")))?;
+            .add(spawner.notify_fd(), Interest::Read, Tag::Spawned)
+            .map_err(loop_err)?;
+        if let Some(fd) = exec.wake_fd() {
+            reactor
+                .add(fd, Interest::Read, Tag::Exec)
+                .map_err(loop_err)?;
+        }
+        if let Some(fd) = source.notify_fd() {
+            reactor
+                .add(fd, Interest::ReadEdge, Tag::Input)
+                .map_err(loop_err)?;
+        }
         let workers = match &opts.workers {
-            Some(_) => Some(Workers::new(&opts.output.tmpdir).map_err(|e| {
+            Some(w) => Some(Workers::new(w.clone(), &opts.output.tmpdir).map_err(|e| {
                 Error::new(format!(
                     "cannot create a directory for $FORKPOOL_ENV files in {}: {}",
                     opts.output.tmpdir.display(),
@@ -153,120 +205,159 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             })?),
             None => None,
         };
-        Ok(Runner {
+        let mut s = Scheduler {
             opts,
             template,
             source,
+            exec,
             spawner,
-            spawn_results: Vec::new(),
-            blocked: None,
             reactor,
             collector,
-            slots: Vec::new(),
+            procs: Vec::new(),
+            spare: Vec::new(),
+            by_key: HashMap::new(),
+            cap,
             free: BinaryHeap::new(),
-            workers,
-            waiting: VecDeque::new(),
-            worker_pids: HashMap::new(),
-            wake_soon: false,
-            max_slots,
-            pids: HashMap::new(),
+            slots_made: 0,
             running: 0,
-            retry: VecDeque::new(),
+            worker_procs: 0,
+            workers,
+            queue: VecDeque::new(),
+            input_ended: false,
+            blocked: None,
             extras,
             runtimes: VecDeque::new(),
             last_start: None,
             halt_status: None,
-            lingering: Vec::new(),
             summary: Summary::default(),
             stop: None,
+            error: None,
             read_buf: vec![0; 64 * 1024],
             skipped: 0,
             total_known: false,
-        })
+            spawn_results: Vec::new(),
+            exits: Vec::new(),
+        };
+        if s.extras.joblog.as_ref().is_some_and(Joblog::to_stdout) {
+            let r = s.collector.raw(crate::report::joblog::HEADER.as_bytes());
+            s.wrote(r);
+        }
+        Ok(s)
     }
 
-    /// Run every job. Returns Err only for forkpool's own errors.
+    /// Run every job. Returns Err only for forkpool's own errors (after stopping every job).
     pub fn run(&mut self) -> Result<()> {
         let mut ready = Vec::new();
-        let result = loop {
-            if self.stop.is_none()
-                && let Err(e) = self.start_jobs()
-            {
-                break Err(e);
+        loop {
+            if self.stop.is_none() {
+                self.start_jobs();
             }
-            if self.workers.is_some() {
-                self.tend_workers();
+            self.tend_workers();
+            if self.is_over() {
+                break;
             }
-            if self.running == 0
-                && self.workers_quiet()
-                && (self.stop.is_some() || self.no_work_left())
-            {
-                break Ok(());
-            }
-            if let Err(e) = self.collector.flush()
-                && let Some(e) = self.write_failed(e)
-            {
-                break Err(e);
-            }
+            let r = self.collector.flush();
+            self.wrote(r);
             let timeout = self.next_timeout();
             if let Err(e) = self.reactor.wait(timeout, &mut ready) {
-                break Err(Error::new(format!("event loop failed: {e}")));
+                self.fail(Error::new(format!("event loop failed: {e}")));
+                break;
             }
-            if let Err(e) = self.collect_spawns() {
-                break Err(e);
-            }
-            for &token in &ready {
-                if token == SPAWNED_TOKEN {
-                    continue;
-                }
-                if let Err(e) = self.read_pipe(token).map(drop)
-                    && let Some(e) = self.write_failed(e)
-                {
-                    return Err(e);
+            for &tag in &ready {
+                if let Tag::Pipe(k, stream) = tag {
+                    self.read(k, stream);
                 }
             }
-            if let Err(e) = self.handle_signals() {
-                break Err(e);
-            }
+            self.collect_spawns();
+            self.handle_signals();
             self.reap();
-            self.run_ladders();
-        };
-        let flushed = match self.collector.finish_all() {
-            Err(e) => self.write_failed(e).map_or(Ok(()), Err),
-            Ok(()) => Ok(()),
-        };
+            self.tick();
+        }
+        self.finish()
+    }
+
+    /// The one way out: print what waits, close the display, leave nothing running.
+    fn finish(&mut self) -> Result<()> {
+        let r = self.collector.finish_all();
+        self.wrote(r);
         if let Some(p) = self.extras.progress.as_mut() {
             p.finish();
         }
-        self.cleanup();
-        result.and(flushed)
-    }
-
-    /// A write to stdout failed: a broken pipe stops the run quietly; anything else is fatal.
-    fn write_failed(&mut self, e: WriteError) -> Option<Error> {
-        match e {
-            WriteError::BrokenPipe => {
-                self.request_stop(Stop::BrokenPipe);
-                None
-            }
-            WriteError::Fatal(e) => {
-                self.request_stop(Stop::BrokenPipe);
-                Some(e)
-            }
+        // Spawns in flight finish first; the executor's sweep catches what they started.
+        self.spawner.shutdown();
+        self.exec.shutdown();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
-    fn capacity(&self) -> usize {
-        if self.opts.jobs == 0 {
-            self.max_slots
-        } else {
-            self.opts.jobs.min(self.max_slots)
-        }
+    /// No process left, and nothing more to start.
+    fn is_over(&self) -> bool {
+        self.running == 0
+            && self.worker_procs == 0
+            && self.spawner.pending() == 0
+            && self.workers.as_ref().is_none_or(Workers::quiet)
+            && (self.stop.is_some() || self.no_work_left())
     }
 
-    /// No job waits and none will come (a failed job may still be retried later).
+    /// No job waits and none will come.
     fn no_work_left(&self) -> bool {
-        self.retry.is_empty() && self.waiting.is_empty() && self.source.exhausted()
+        self.queue.is_empty() && self.input_ended
+    }
+
+    /// Whether the run stopped on SIGHUP with jobs it never started.
+    pub fn left_jobs_unstarted(&self) -> bool {
+        self.stop == Some(Stop::Hangup) && !self.no_work_left()
+    }
+
+    /// Start no more jobs; with a stop that kills, stop every running job and init too.
+    fn stop(&mut self, why: Stop) {
+        if self.stop.is_some_and(Stop::kills) {
+            return;
+        }
+        self.stop = Some(why);
+        self.queue.clear();
+        let now = Instant::now();
+        let teardown_limit = self
+            .workers
+            .as_ref()
+            .and_then(Workers::timeout)
+            .unwrap_or(workers::INTERRUPT_TEARDOWN);
+        for p in self.procs.iter_mut().flatten() {
+            match p.role {
+                Role::Job(_) if why.kills() => p.sup.stop(now),
+                Role::Worker {
+                    kind: Kind::Init, ..
+                } => p.sup.stop(now),
+                // An interrupted run waits a bounded time for teardowns.
+                Role::Worker {
+                    kind: Kind::Teardown,
+                    ..
+                } if matches!(why, Stop::Signal(_)) => {
+                    p.sup.set_deadline(Some(now + teardown_limit));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// forkpool's own error: remember the first, and stop everything.
+    fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        self.stop(Stop::Fatal);
+    }
+
+    /// The result of a write to stdout: a broken pipe stops the run quietly; any other failure
+    /// is fatal.
+    fn wrote(&mut self, r: std::result::Result<(), WriteError>) {
+        match r {
+            Ok(()) => {}
+            Err(WriteError::BrokenPipe) => self.stop(Stop::BrokenPipe),
+            Err(WriteError::Fatal(e)) => self.fail(e),
+        }
     }
 
     /// `--delay`: too early to start another job.
@@ -274,80 +365,231 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         matches!((self.opts.delay, self.last_start), (Some(delay), Some(last)) if last.elapsed() < delay)
     }
 
-    /// The next job to start: a retry, else a new one (skipping what `--resume` says is done).
-    fn next_job(&mut self) -> Result<Option<Job>> {
+    /// The next job from the source, passing the output turn of each one it skips.
+    fn pull(&mut self) -> Option<Job> {
+        if self.input_ended {
+            return None;
+        }
         loop {
-            let job = match self.retry.pop_front() {
-                Some(j) => j,
-                None => match self.source.next_job(self.template)? {
-                    Some(j) => j,
-                    None => {
-                        self.input_ended();
-                        return Ok(None);
-                    }
-                },
-            };
-            if job.attempts == 0 && self.skip_resumed(job.seq) {
-                self.skipped += 1;
-                if let Err(e) = self.collector.skip(job.seq)
-                    && let Some(e) = self.write_failed(e)
-                {
-                    return Err(e);
+            match self.source.pull() {
+                Ok(Pull::Job(j)) => return Some(j),
+                Ok(Pull::Skip(seq)) => {
+                    self.skipped += 1;
+                    let r = self.collector.skip(seq);
+                    self.wrote(r);
                 }
-                continue;
+                Ok(Pull::Later) => return None,
+                Ok(Pull::End) => {
+                    self.input_ended = true;
+                    if !self.total_known
+                        && let Some(p) = self.extras.progress.as_mut()
+                    {
+                        self.total_known = true;
+                        p.set_total(self.source.produced() - self.skipped);
+                    }
+                    return None;
+                }
+                Err(e) => {
+                    self.input_ended = true;
+                    self.fail(e);
+                    return None;
+                }
             }
-            return Ok(Some(job));
         }
     }
 
-    fn start_jobs(&mut self) -> Result<()> {
+    fn start_jobs(&mut self) {
         if self.blocked.is_some_and(|t| t.elapsed() < RESOURCE_WAIT) {
             // Spawns failed for lack of resources: wait for a job to end, or a moment.
-            return Ok(());
+            return;
         }
         if self.workers.is_some() {
             return self.start_jobs_on_workers();
         }
-        while self.running < self.capacity() {
-            if self.delayed() {
-                return Ok(());
-            }
-            let Some(job) = self.next_job()? else {
-                return Ok(());
+        while self.running < self.cap && !self.delayed() && self.stop.is_none() {
+            let Some(job) = self.queue.pop_front().or_else(|| self.pull()) else {
+                return;
             };
             let slot = match self.free.pop() {
                 Some(Reverse(s)) => s,
                 None => {
-                    self.slots.push(None);
-                    self.slots.len()
+                    self.slots_made += 1;
+                    self.slots_made
                 }
             };
-            self.start(job, slot)?;
+            self.start(job, slot);
         }
-        Ok(())
     }
 
-    /// The input ended: the progress display learns the total.
-    fn input_ended(&mut self) {
-        if !self.total_known
-            && let Some(p) = self.extras.progress.as_mut()
+    fn start_jobs_on_workers(&mut self) {
+        // Take as many jobs as could run at once, so enough workers start for them.
+        while self.queue.len() + self.running < self.cap {
+            match self.pull() {
+                Some(j) => self.queue.push_back(j),
+                None => break,
+            }
+        }
+        // Hand them to ready workers, lowest slot first.
+        while !self.queue.is_empty() && !self.delayed() && self.stop.is_none() {
+            let Some(Reverse(slot)) = self.free.pop() else {
+                break;
+            };
+            // A worker torn down while idle (no work was left) may still be listed.
+            let w = self.workers.as_mut().expect("workers are on").get(slot);
+            if w.state != workers::State::Ready || w.busy {
+                continue;
+            }
+            let job = self.queue.pop_front().expect("checked above");
+            self.start(job, slot);
+        }
+        if self.stop.is_some() {
+            return;
+        }
+        let workers = self.workers.as_mut().expect("workers are on");
+        let actions = workers.start_for(self.queue.len(), self.free.len(), self.cap);
+        self.carry_out(actions);
+        let workers = self.workers.as_ref().expect("workers are on");
+        if !self.queue.is_empty()
+            && let Some(e) = workers.all_retired(self.cap)
         {
-            self.total_known = true;
-            p.set_total(self.source.produced() - self.skipped);
+            self.fail(e);
         }
     }
 
-    /// `--resume`: whether an earlier run already did this job.
-    fn skip_resumed(&self, seq: u64) -> bool {
-        match (self.opts.resume, self.extras.logged.get(&seq)) {
-            (Resume::Done, Some(_)) => true,
-            (Resume::Failed, Some(l)) => !l.failed,
-            _ => false,
+    /// Stop inits no longer needed and tear down idle workers once no work is left.
+    fn tend_workers(&mut self) {
+        let Some(workers) = self.workers.as_mut() else {
+            return;
+        };
+        if self.stop.is_none() && !(self.queue.is_empty() && self.input_ended) {
+            return;
+        }
+        let mut actions = Vec::new();
+        for slot in workers.idle() {
+            actions.extend(workers.teardown(slot));
+        }
+        self.carry_out(actions);
+    }
+
+    /// Do what the workers' state machine asks.
+    fn carry_out(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Ready(slot) => self.free.push(Reverse(slot)),
+                Action::Spawn {
+                    slot,
+                    kind,
+                    command,
+                    env,
+                } => self.spawn_worker_proc(slot, kind, command, env),
+            }
         }
     }
 
-    /// Start one job in `slot`; gives the job back when resources are short.
-    fn start(&mut self, mut job: Job, slot: usize) -> Result<()> {
+    fn add_proc(&mut self, p: Proc<E::Handle>) -> usize {
+        match self.spare.pop() {
+            Some(k) => {
+                self.procs[k] = Some(p);
+                k
+            }
+            None => {
+                self.procs.push(Some(p));
+                self.procs.len() - 1
+            }
+        }
+    }
+
+    fn remove_proc(&mut self, k: usize) -> Proc<E::Handle> {
+        let p = self.procs[k].take().expect("a live process");
+        self.spare.push(k);
+        p
+    }
+
+    /// Watch a started process's pipes and remember its key.
+    fn watch(
+        &mut self,
+        k: usize,
+        stdout: Option<OwnedFd>,
+        stderr: Option<OwnedFd>,
+    ) -> std::result::Result<[Option<(OwnedFd, crate::reactor::Token)>; 2], String> {
+        let mut pipes = [None, None];
+        for (stream, fd) in Stream::BOTH.into_iter().zip([stdout, stderr]) {
+            let Some(fd) = fd else { continue };
+            set_nonblocking(&fd);
+            match self
+                .reactor
+                .add(fd.as_fd(), Interest::Read, Tag::Pipe(k, stream))
+            {
+                Ok(token) => pipes[stream.index()] = Some((fd, token)),
+                Err(e) => {
+                    for (fd, token) in pipes.into_iter().flatten() {
+                        self.reactor.remove(fd.as_fd(), token);
+                    }
+                    return Err(format!("cannot watch a process's output: {e}"));
+                }
+            }
+        }
+        Ok(pipes)
+    }
+
+    /// Start the slot's init or teardown now, on the loop's thread.
+    fn spawn_worker_proc(
+        &mut self,
+        slot: usize,
+        kind: Kind,
+        command: Vec<u8>,
+        env: Vec<(OsString, OsString)>,
+    ) {
+        let spec = SpawnSpec {
+            command: Command::Shell(command),
+            capture: true,
+            env,
+            stdin: Stdin::Null,
+        };
+        let spawned = match self.spawner.spawn_now(&spec) {
+            Ok(s) => s,
+            Err(e) => {
+                let alone = self.running == 0 && self.worker_procs == 0;
+                let workers = self.workers.as_mut().expect("workers are on");
+                let actions = workers.spawn_failed(slot, kind, e, alone);
+                return self.carry_out(actions);
+            }
+        };
+        let now = Instant::now();
+        let mut sup = Supervised::new(now);
+        if kind == Kind::Init {
+            // An init that starts a service leaves it holding the init's output.
+            sup = sup.with_grace(workers::INIT_GRACE);
+        }
+        let limit = self.workers.as_ref().and_then(Workers::timeout);
+        let interrupted = matches!(self.stop, Some(Stop::Signal(_)));
+        let limit = match (limit, interrupted && kind == Kind::Teardown) {
+            (Some(t), _) => Some(t),
+            (None, true) => Some(workers::INTERRUPT_TEARDOWN),
+            (None, false) => None,
+        };
+        sup.set_deadline(limit.map(|l| now + l));
+        let key = self.exec.key(&spawned.handle);
+        let k = self.add_proc(Proc {
+            sup,
+            role: Role::Worker {
+                slot,
+                kind,
+                output: ProcOutput::default(),
+            },
+        });
+        self.worker_procs += 1;
+        // Unwatched, a pipe would never end: drop it (the command may get SIGPIPE).
+        let pipes = self
+            .watch(k, spawned.stdout, spawned.stderr)
+            .unwrap_or_default();
+        let p = self.procs[k].as_mut().expect("just added");
+        p.sup.spawned(spawned.handle, pipes);
+        self.by_key.insert(key, k);
+    }
+
+    /// Start one job in `slot` (its spawn completes in `spawned`).
+    fn start(&mut self, mut job: Job, slot: usize) {
         let view = JobView {
             records: &job.records,
             seq: job.seq,
@@ -367,7 +609,6 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
             ),
         };
         let tag = self.extras.tag_template.as_ref().map(|t| t.raw_text(&view));
-        let mode = self.opts.output.mode;
         let (seq, slot_s) = (
             OsString::from(job.seq.to_string()),
             OsString::from(slot.to_string()),
@@ -375,11 +616,9 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         let mut env = Vec::new();
         let mut worker = None;
         if let Some(w) = self.workers.as_mut() {
-            let w = w.get(slot);
-            w.jobs += 1;
-            worker = Some(w.id);
-            env.extend(w.exported.iter().cloned());
-            env.push(("FORKPOOL_WORKER".into(), w.id.to_string().into()));
+            let (id, exported) = w.job_started(slot);
+            worker = Some(id);
+            env = exported;
         }
         env.extend([
             ("FORKPOOL_SEQ".into(), seq.clone()),
@@ -389,426 +628,404 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         ]);
         let spec = SpawnSpec {
             command,
-            capture: mode != OutputMode::Ungroup,
+            capture: self.opts.output.mode != OutputMode::Ungroup,
             env,
+            stdin: Stdin::Null,
         };
         let header = line
             .as_ref()
             .filter(|_| self.opts.output.print_command)
-            .map(|l| {
-                let mut h = l.clone();
-                h.push(b'\n');
-                h
-            });
+            .map(|l| [l.as_slice(), b"\n"].concat());
         if let Some(l) = line.as_ref().filter(|_| self.opts.verbose) {
-            let mut l = l.clone();
-            l.push(b'\n');
-            self.collector
-                .note(&l)
-                .map_err(|_| Error::new("cannot write to stderr"))?;
+            let l = [l.as_slice(), b"\n"].concat();
+            if self.collector.note(&l).is_err() {
+                self.fail(Error::new("cannot write to stderr"));
+            }
         }
         job.attempts += 1;
-        let start = Instant::now();
-        let start_wall = SystemTime::now();
-        self.last_start = Some(start);
-        // The job's state from now on; a job that cannot start completes from it too.
-        let r = Running {
-            job,
-            pid: 0,
-            fds: [None, None],
-            exit: None,
-            output: JobOutput::default(),
-            tag,
-            header,
-            ladder: None,
-            line,
-            start,
-            start_wall,
-            deadline: None,
-            timed_out: false,
-            worker,
-        };
-        // The spawn overlaps with others on the spawner threads; `spawned` takes it from here.
-        self.spawner.submit(slot as u64, spec);
+        let now = Instant::now();
+        self.last_start = Some(now);
+        let k = self.add_proc(Proc {
+            sup: Supervised::new(now),
+            role: Role::Job(Box::new(JobRun {
+                job,
+                slot,
+                output: JobOutput::default(),
+                tag,
+                header,
+                line,
+                start_wall: SystemTime::now(),
+                worker,
+            })),
+        });
         self.running += 1;
-        self.slots[slot - 1] = Some(r);
-        Ok(())
+        self.spawner.submit(k as u64, spec);
     }
 
-    /// Take every finished spawn from the spawner threads.
-    fn collect_spawns(&mut self) -> Result<()> {
+    /// Take every finished spawn from the spawner.
+    fn collect_spawns(&mut self) {
         if self.spawner.pending() == 0 {
-            return Ok(());
+            return;
         }
         let mut done = std::mem::take(&mut self.spawn_results);
         self.spawner.take_done(&mut done);
-        let mut result = Ok(());
         for d in done.drain(..) {
-            let slot = d.token as usize;
-            let r = self.spawned(slot, d.result, d.reaped);
-            if result.is_ok() {
-                result = r;
-            }
+            self.spawned(d.token as usize, d.result, d.reaped);
         }
         self.spawn_results = done;
-        result
     }
 
     /// Wait for every spawn in flight, and take the results.
-    fn settle_spawns(&mut self) -> Result<()> {
+    fn settle_spawns(&mut self) {
         while self.spawner.pending() > 0 {
             let mut fds = [PollFd::new(self.spawner.notify_fd(), PollFlags::POLLIN)];
             let _ = poll(&mut fds, PollTimeout::from(100u16));
-            self.collect_spawns()?;
+            self.collect_spawns();
         }
-        Ok(())
     }
 
     /// A job's spawn ended: watch the started job, or fail it, or try again later.
-    fn spawned(
-        &mut self,
-        slot: usize,
-        result: std::result::Result<crate::exec::Spawned, SpawnError>,
-        reaped: Option<Exit>,
-    ) -> Result<()> {
-        let mut r = self.slots[slot - 1].take().expect("a spawning job's slot");
+    fn spawned(&mut self, k: usize, result: SpawnResult<E>, reaped: Option<Exit>) {
         let spawned = match result {
             Ok(s) => s,
             Err(SpawnError::Transient(e)) => {
+                let Role::Job(run) = self.remove_proc(k).role else {
+                    unreachable!("only jobs spawn on the spawner")
+                };
                 self.running -= 1;
-                if self.running == 0 && self.worker_pids.is_empty() {
-                    return Err(Error::new(format!("cannot start any job: {}", crate::error::io_reason(&e)))
+                if self.running == 0 && self.worker_procs == 0 {
+                    return self.fail(Error::new(format!("cannot start any job: {}", crate::error::io_reason(&e)))
                         .with_hint("lower -j, or raise the process and open-file limits (ulimit -u, ulimit -n)"));
                 }
                 // Out of processes or descriptors: try again when a job ends (or soon).
-                r.job.attempts -= 1;
+                let mut job = run.job;
+                job.attempts -= 1;
                 if let Some(w) = self.workers.as_mut() {
-                    w.get(slot).jobs -= 1;
+                    w.job_unstarted(run.slot);
                 }
                 self.blocked = Some(Instant::now());
-                self.free.push(Reverse(slot));
+                self.free.push(Reverse(run.slot));
                 if self.stop.is_none() {
-                    self.retry.push_front(r.job);
+                    self.queue.push_front(job);
                 }
-                return Ok(());
+                return;
             }
             Err(SpawnError::Failed(msg)) => {
+                let p = self.remove_proc(k);
+                let Role::Job(run) = p.role else {
+                    unreachable!("only jobs spawn on the spawner")
+                };
                 self.running -= 1;
-                crate::diag::warn(&format!("job {} cannot start: {msg}", r.job.seq));
-                r.exit = Some(Exit::Code(127));
-                if let Some(p) = self.extras.progress.as_mut() {
-                    p.started();
+                crate::diag::warn(&format!("job {} cannot start: {msg}", run.job.seq));
+                if let Some(pr) = self.extras.progress.as_mut() {
+                    pr.started();
                 }
-                let completed = self.complete(r, slot);
-                self.slot_idle(slot);
-                if let Err(e) = completed
-                    && let Some(e) = self.write_failed(e)
-                {
-                    return Err(e);
-                }
-                return Ok(());
+                let slot = run.slot;
+                self.complete(*run, &p.sup, Exit::Code(127));
+                return self.slot_idle(slot);
             }
         };
-        let start = r.start;
-        if let Err(e) = self
-            .collector
-            .started(r.job.seq, &mut r.header, r.tag.as_deref())
-            && let Some(e) = self.write_failed(e)
-        {
-            return Err(e);
-        }
-        r.fds = [spawned.stdout, spawned.stderr];
-        for (i, fd) in r.fds.iter_mut().enumerate() {
-            if let Some(f) = fd {
-                set_nonblocking(f);
-                self.reactor
-                    .add(f.as_fd(), token(slot, i, false))
-                    .map_err(|e| Error::new(format!("cannot watch a job's output: {e}")))?;
+        let key = self.exec.key(&spawned.handle);
+        let pipes = match self.watch(k, spawned.stdout, spawned.stderr) {
+            Ok(p) => p,
+            Err(msg) => {
+                self.fail(Error::new(msg));
+                [None, None]
             }
+        };
+        let deadline = self.deadline_for(self.procs[k].as_ref().expect("spawning").sup.start);
+        let p = self.procs[k].as_mut().expect("a spawning job");
+        p.sup.spawned(spawned.handle, pipes);
+        p.sup.set_deadline(deadline);
+        let Role::Job(run) = &mut p.role else {
+            unreachable!("only jobs spawn on the spawner")
+        };
+        let r = self
+            .collector
+            .started(run.job.seq, &mut run.header, run.tag.as_deref());
+        self.wrote(r);
+        self.by_key.insert(key, k);
+        if let Some(pr) = self.extras.progress.as_mut() {
+            pr.started();
         }
-        // A stop requested while the spawn was in flight already set the ladder.
-        r.pid = spawned.pid;
-        r.deadline = match self.opts.timeout {
+        if let Some(exit) = reaped {
+            // Reaped before its spawn result came back.
+            self.by_key.remove(&key);
+            self.exited(k, exit);
+        }
+    }
+
+    /// `--timeout`: the deadline of a job that started at `start`.
+    fn deadline_for(&self, start: Instant) -> Option<Instant> {
+        match self.opts.timeout {
             None => None,
             Some(Timeout::Fixed(d)) => Some(start + d),
             Some(Timeout::Percent(p)) => {
                 self.median_runtime().map(|m| start + m.mul_f64(p / 100.0))
             }
-        };
-        self.pids.insert(spawned.pid, slot);
-        if let Some(p) = self.extras.progress.as_mut() {
-            p.started();
         }
-        self.slots[slot - 1] = Some(r);
-        if let Some(exit) = reaped {
-            // Reaped before its spawn result came back.
-            self.exited(spawned.pid, exit);
-        }
-        Ok(())
     }
 
-    /// One read from a job's pipe; true when it read data (more may be waiting).
-    fn read_pipe(&mut self, token: u64) -> std::result::Result<bool, WriteError> {
-        let slot = (token >> 2) as usize;
-        if token & 2 != 0 {
-            return self.read_worker_pipe(slot, token as usize & 1);
-        }
-        let stream = if token & 1 == 0 {
-            Stream::Out
-        } else {
-            Stream::Err
+    /// One read from a process's pipe; true when it read data (more may be waiting).
+    fn read(&mut self, k: usize, stream: Stream) -> bool {
+        let Some(p) = self.procs.get_mut(k).and_then(Option::as_mut) else {
+            return false;
         };
-        let Some(r) = self.slots[slot - 1].as_mut() else {
-            return Ok(false);
-        };
-        let Some(fd) = r.fds[token as usize & 1].as_ref() else {
-            return Ok(false);
+        let Some(fd) = p.sup.pipe(stream) else {
+            return false;
         };
         match nix::unistd::read(fd, &mut self.read_buf) {
             Ok(0) | Err(Errno::EIO) => {
-                let fd = r.fds[token as usize & 1].take().expect("checked above");
-                self.reactor.remove(fd.as_fd());
-                self.maybe_finish(slot).map(|()| false)
+                p.sup.close(stream, &mut self.reactor);
+                self.maybe_done(k);
+                false
             }
-            Ok(n) => self
-                .collector
-                .append(
-                    r.job.seq,
-                    &mut r.output,
-                    &mut r.header,
-                    stream,
-                    &self.read_buf[..n],
-                    r.tag.as_deref(),
-                )
-                .map(|()| true),
-            Err(_) => Ok(false),
-        }
-    }
-
-    /// Reap every child that has exited.
-    fn reap(&mut self) {
-        loop {
-            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => self.exited(pid.as_raw(), Exit::Code(code)),
-                Ok(WaitStatus::Signaled(pid, sig, _)) => {
-                    self.exited(pid.as_raw(), Exit::Signal(sig as i32))
+            Ok(n) => {
+                let data = &self.read_buf[..n];
+                match &mut p.role {
+                    Role::Job(run) => {
+                        let r = self.collector.append(
+                            run.job.seq,
+                            &mut run.output,
+                            &mut run.header,
+                            stream,
+                            data,
+                            run.tag.as_deref(),
+                        );
+                        self.wrote(r);
+                    }
+                    Role::Worker { output, .. } => {
+                        if let Some(full) = output.append(data) {
+                            let _ = self.collector.note(&full);
+                        }
+                    }
                 }
-                Ok(WaitStatus::StillAlive) | Err(_) => return,
-                Ok(_) => continue,
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Read what a process's pipes hold now, then let them go.
+    fn drain(&mut self, k: usize) {
+        for stream in Stream::BOTH {
+            while self.read(k, stream) {}
+            if let Some(p) = self.procs[k].as_mut() {
+                p.sup.close(stream, &mut self.reactor);
             }
         }
     }
 
-    fn exited(&mut self, pid: i32, exit: Exit) {
-        // Orphaned grandchildren are reaped here too (forkpool is their subreaper); skip them.
-        let Some(slot) = self.pids.remove(&pid) else {
-            if let Some(slot) = self.worker_pids.remove(&pid) {
-                self.worker_exited(slot, exit);
-            } else {
-                // Perhaps a job whose spawn result is not taken yet; else an orphan.
-                self.spawner.hold_exit(pid, exit);
+    /// Take every exit the executor has to report.
+    fn reap(&mut self) {
+        let mut exits = std::mem::take(&mut self.exits);
+        self.exec.reap(&mut |key, exit| exits.push((key, exit)));
+        let mut orphan = false;
+        for (key, exit) in exits.drain(..) {
+            match self.by_key.remove(&key) {
+                Some(k) => self.exited(k, exit),
+                // Perhaps a job whose spawn result is not taken yet; else an orphan, whose end
+                // may have emptied a finished job's process group.
+                None => orphan |= !self.spawner.hold_exit(key, exit),
             }
+        }
+        self.exits = exits;
+        if orphan {
+            let now = Instant::now();
+            for p in self.procs.iter_mut().flatten() {
+                p.sup.look_now(now);
+            }
+        }
+    }
+
+    fn exited(&mut self, k: usize, exit: Exit) {
+        let p = self.procs[k].as_mut().expect("a known process");
+        if let Some(h) = p.sup.exited(exit, Instant::now()) {
+            self.exec.reaped(h);
+        }
+        self.maybe_done(k);
+    }
+
+    /// A process is done when it has exited and its pipes are closed: take it out and act.
+    fn maybe_done(&mut self, k: usize) {
+        if !self.procs[k].as_ref().is_some_and(|p| p.sup.is_done()) {
             return;
-        };
-        let r = self.slots[slot - 1].as_mut().expect("a running job's slot");
-        r.exit = Some(exit);
-        let drained = if r.fds.iter().any(Option::is_some) && !group_alive(pid) {
-            self.drain(slot)
-        } else {
-            Ok(())
-        };
-        if let Err(e) = drained.and_then(|()| self.maybe_finish(slot))
-            && let Some(e) = self.write_failed(e)
-        {
-            crate::diag::error(&e.to_string(), e.hint());
         }
-    }
-
-    /// Take what a job's pipes hold now, then stop waiting for their end: whatever still holds
-    /// them is outside the job's process group.
-    fn drain(&mut self, slot: usize) -> std::result::Result<(), WriteError> {
-        for i in 0..2 {
-            while self.read_pipe(token(slot, i, false))? {}
-            if let Some(r) = self.slots[slot - 1].as_mut()
-                && let Some(fd) = r.fds[i].take()
-            {
-                self.reactor.remove(fd.as_fd());
+        let p = self.remove_proc(k);
+        let exit = p.sup.exit().expect("a done process has exited");
+        match p.role {
+            Role::Job(run) => {
+                self.running -= 1;
+                self.blocked = None;
+                let slot = run.slot;
+                self.complete(*run, &p.sup, exit);
+                self.slot_idle(slot);
+            }
+            Role::Worker { slot, kind, output } => {
+                self.worker_procs -= 1;
+                if !output.bytes.is_empty() {
+                    // Job output that came first goes out first.
+                    let _ = self.collector.flush();
+                    let mut out = output.bytes.clone();
+                    if !out.ends_with(b"\n") {
+                        out.push(b'\n');
+                    }
+                    let _ = self.collector.note(&out);
+                }
+                let stopping = self.stop.is_some();
+                let workers = self.workers.as_mut().expect("workers are on");
+                let actions =
+                    workers.proc_ended(slot, kind, exit, p.sup.timed_out(), &output, stopping);
+                self.carry_out(actions);
             }
         }
-        Ok(())
-    }
-
-    /// A job is done when its process has exited and both pipes are closed.
-    fn maybe_finish(&mut self, slot: usize) -> std::result::Result<(), WriteError> {
-        let done = matches!(&self.slots[slot - 1], Some(r) if r.exit.is_some() && r.fds.iter().all(Option::is_none));
-        if !done {
-            return Ok(());
-        }
-        let r = self.slots[slot - 1].take().expect("checked above");
-        self.running -= 1;
-        self.blocked = None;
-        if group_alive(r.pid) {
-            self.lingering.push(r.pid);
-        }
-        let completed = self.complete(r, slot);
-        self.slot_idle(slot);
-        completed
     }
 
     /// A slot's job ended: the slot takes another job, or its worker is recycled.
     fn slot_idle(&mut self, slot: usize) {
-        let Some(workers) = self.workers.as_mut() else {
-            self.free.push(Reverse(slot));
-            return;
-        };
-        let w = workers.get(slot);
-        if w.state != State::Ready {
-            return;
-        }
-        let used_up = self
-            .opts
-            .workers
-            .as_ref()
-            .and_then(|o| o.max_jobs)
-            .is_some_and(|max| w.jobs >= max);
-        if used_up || self.stop.is_some() {
-            self.begin_teardown(slot);
-        } else {
-            self.free.push(Reverse(slot));
+        let stopping = self.stop.is_some();
+        match self.workers.as_mut() {
+            None => self.free.push(Reverse(slot)),
+            Some(w) => {
+                let actions = w.job_ended(slot, stopping);
+                self.carry_out(actions);
+            }
         }
     }
 
     /// A job's attempt ended: retry it, or log, report and print it.
-    fn complete(&mut self, r: Running, slot: usize) -> std::result::Result<(), WriteError> {
-        let exit = r.exit.expect("a completed job has exited");
-        let runtime = r.start.elapsed();
-        if !r.timed_out && exit.success() {
+    fn complete(&mut self, run: JobRun, sup: &Supervised<E::Handle>, exit: Exit) {
+        let runtime = sup.start.elapsed();
+        let timed_out = sup.timed_out();
+        if !timed_out && exit.success() {
             if self.runtimes.len() >= 1001 {
                 self.runtimes.pop_front();
             }
             self.runtimes.push_back(runtime);
+            if matches!(self.opts.timeout, Some(Timeout::Percent(_))) {
+                self.refresh_deadlines();
+            }
         }
-        if crate::job::failed(exit, r.timed_out)
-            && r.job.attempts < self.opts.retries
+        if crate::job::failed(exit, timed_out)
+            && run.job.attempts < self.opts.retries
             && self.stop.is_none()
         {
-            self.collector.discard(r.output);
-            self.retry.push_back(r.job);
+            self.collector.discard(run.output);
+            self.queue.push_back(run.job);
             if let Some(p) = self.extras.progress.as_mut() {
                 p.retrying();
             }
-            return Ok(());
+            return;
         }
         let record = JobRecord {
-            seq: r.job.seq,
-            slot,
+            seq: run.job.seq,
+            slot: run.slot,
             host: None,
-            worker: r.worker,
-            args: r.job.records.iter().flatten().cloned().collect(),
-            command: r.line.unwrap_or_default(),
+            worker: run.worker,
+            args: run.job.records.iter().flatten().cloned().collect(),
+            command: run.line.unwrap_or_default(),
             exit,
-            timed_out: r.timed_out,
-            stopped: r.ladder.is_some(),
-            attempts: r.job.attempts,
-            start: r.start_wall,
+            timed_out,
+            stopped: sup.stopped(),
+            attempts: run.job.attempts,
+            start: run.start_wall,
             runtime,
-            stdout_len: r.output.out.size(),
+            stdout_len: run.output.out.size(),
         };
         self.summary.record(&record);
         if let Some(p) = self.extras.progress.as_mut() {
             p.finished(record.failed());
         }
         if let Some(log) = self.extras.joblog.as_mut() {
-            log.write(&record)?;
+            match log.write(&record) {
+                Ok(Some(line)) => {
+                    let r = self.collector.raw(&line);
+                    self.wrote(r);
+                }
+                Ok(None) => {}
+                Err(e) => self.fail(e),
+            }
         }
         if let Some(dir) = &self.opts.results {
-            let out = self.collector.contents(&r.output.out)?;
-            let err = self.collector.contents(&r.output.err)?;
-            crate::output::results::save(dir, &r.job.records, r.job.seq, &out, &err)?;
+            let saved = self
+                .collector
+                .contents(&run.output.out)
+                .and_then(|out| Ok((out, self.collector.contents(&run.output.err)?)))
+                .and_then(|(out, err)| {
+                    Ok(crate::output::results::save(
+                        dir,
+                        &run.job.records,
+                        run.job.seq,
+                        &out,
+                        &err,
+                    )?)
+                });
+            self.wrote(saved);
         }
         self.check_halt(&record);
+        self.source.done(&record);
         let record = self.opts.json.then_some(record);
-        self.collector.finish(Finished {
-            seq: r.job.seq,
-            header: r.header,
-            tag: r.tag,
-            output: r.output,
+        let r = self.collector.finish(Finished {
+            seq: run.job.seq,
+            header: run.header,
+            tag: run.tag,
+            output: run.output,
             record,
-        })
+        });
+        self.wrote(r);
+    }
+
+    /// `--timeout N%`: the median changed, so every running job's deadline moves with it.
+    fn refresh_deadlines(&mut self) {
+        let starts: Vec<(usize, Instant)> = self
+            .procs
+            .iter()
+            .enumerate()
+            .filter_map(|(k, p)| match p {
+                Some(p) if matches!(p.role, Role::Job(_)) => Some((k, p.sup.start)),
+                _ => None,
+            })
+            .collect();
+        for (k, start) in starts {
+            let d = self.deadline_for(start);
+            if let Some(p) = self.procs[k].as_mut() {
+                p.sup.set_deadline(d);
+            }
+        }
     }
 
     /// `--halt`: stop when the condition is met.
     fn check_halt(&mut self, record: &JobRecord) {
         let Some(h) = self.opts.halt else { return };
-        if self.halt_status.is_some() {
+        if self.halt_status.is_some()
+            || !status::halt_hit(h, self.summary, self.extras.total, record.failed())
+        {
             return;
         }
-        let s = &self.summary;
-        let (count, relevant) = match h.why {
-            HaltWhy::Fail => (s.failed, record.failed()),
-            HaltWhy::Success => (s.done - s.failed, !record.failed()),
-            HaltWhy::Done => (s.done, true),
-        };
-        let hit = relevant
-            && match h.threshold {
-                Threshold::Count(n) => count >= n,
-                // Of all the jobs, as GNU parallel; when they were not counted (stdin), of the
-                // jobs done so far, once there are a few.
-                Threshold::Percent(p) => match self.extras.total {
-                    Some(total) => count as f64 * 100.0 >= p * total.max(1) as f64,
-                    None => count as f64 * 100.0 >= p * s.done.max(1) as f64 && s.done >= 3,
-                },
-            };
-        if !hit {
-            return;
-        }
-        let status = match (h.why, h.threshold) {
-            (HaltWhy::Fail, Threshold::Count(1)) => match record.exit {
-                Exit::Code(c) => c,
-                Exit::Signal(sig) => 128 + sig,
-            },
-            (HaltWhy::Success, _) => 0,
-            _ => self.failure_status(),
-        };
-        self.halt_status = Some(status);
+        self.halt_status = Some(status::halt_status(
+            h,
+            record.exit,
+            self.summary,
+            self.extras.total,
+        ));
         let what = match h.why {
-            HaltWhy::Fail => "failed",
-            HaltWhy::Success => "succeeded",
-            HaltWhy::Done => "finished",
+            crate::options::HaltWhy::Fail => "failed",
+            crate::options::HaltWhy::Success => "succeeded",
+            crate::options::HaltWhy::Done => "finished",
         };
         crate::diag::warn(&format!(
             "halting: job {} {what}: {}",
             record.seq,
             String::from_utf8_lossy(&record.command)
         ));
-        match h.when {
-            HaltWhen::Now => self.request_stop(Stop::Halt(HaltWhen::Now)),
-            HaltWhen::Soon => {
-                if self.stop.is_none() {
-                    self.stop = Some(Stop::Halt(HaltWhen::Soon));
-                    self.retry.clear();
-                    self.waiting.clear();
-                }
-            }
-        }
+        self.stop(Stop::Halt(h.when));
     }
 
     /// The run's exit status: the halting job's, or what the failures add up to.
     pub fn exit_status(&self) -> i32 {
-        self.halt_status.unwrap_or_else(|| self.failure_status())
-    }
-
-    /// GNU parallel: the number of failed jobs (101 for more than 100), or with `--halt
-    /// fail=N%` the percentage of the jobs that failed, rounded up.
-    fn failure_status(&self) -> i32 {
-        let s = &self.summary;
-        match self.opts.halt {
-            Some(h) if h.why == HaltWhy::Fail && matches!(h.threshold, Threshold::Percent(_)) => {
-                let base = self.extras.total.unwrap_or(s.done).max(1);
-                (s.failed * 100).div_ceil(base).min(100) as i32
-            }
-            _ => s.exit_code(),
-        }
+        self.halt_status.unwrap_or_else(|| {
+            status::failure_status(self.opts.halt, self.summary, self.extras.total)
+        })
     }
 
     fn median_runtime(&self) -> Option<Duration> {
@@ -820,100 +1037,78 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         Some(v[v.len() / 2])
     }
 
-    fn handle_signals(&mut self) -> Result<()> {
+    fn handle_signals(&mut self) {
         let s = self.reactor.take_signals();
         if s.suspend > 0 {
             // Ctrl-Z reaches only the terminal's foreground group, and every job has its own:
             // stop them, then stop forkpool as the default action would. A job whose spawn is
-            // in flight has no pid yet and would run on unstopped: let the spawns land first.
-            self.settle_spawns()?;
-            self.kill_all(Signal::SIGTSTP);
+            // in flight has no handle yet and would run on unstopped: let the spawns land first.
+            self.settle_spawns();
+            self.signal_all(Signal::SIGTSTP);
             let _ = nix::sys::signal::raise(Signal::SIGSTOP);
         }
         if s.resume > 0 || s.suspend > 0 {
             // Here after `fg`/`bg` (SIGCONT) resumed forkpool.
-            self.kill_all(Signal::SIGCONT);
-        }
-        if s.interrupt + s.terminate == 0 && s.hangup == 0 {
-            return Ok(());
+            self.signal_all(Signal::SIGCONT);
         }
         if s.hangup > 0 && self.stop.is_none() {
-            self.stop = Some(Stop::Hangup);
+            crate::diag::warn(&format!(
+                "SIGHUP received: no new job starts; waiting for {} running job{} to finish",
+                self.running,
+                if self.running == 1 { "" } else { "s" }
+            ));
+            self.stop(Stop::Hangup);
         }
-        let sig = if s.interrupt > 0 {
-            nix::libc::SIGINT
-        } else {
-            nix::libc::SIGTERM
-        };
+        if let Some(sig) = s.fatal {
+            self.stop(Stop::Signal(sig));
+        }
         if s.interrupt + s.terminate > 0 {
-            if matches!(self.stop, Some(Stop::Signal(_))) || s.interrupt > 1 {
-                // A second interrupt: no more patience, for jobs still being spawned too.
-                self.settle_spawns()?;
-                self.kill_all(Signal::SIGKILL);
+            let sig = if s.interrupt > 0 {
+                nix::libc::SIGINT
             } else {
-                self.request_stop(Stop::Signal(sig));
+                nix::libc::SIGTERM
+            };
+            let again = matches!(self.stop, Some(Stop::Signal(_))) || s.interrupt > 1;
+            self.stop(Stop::Signal(sig));
+            if again {
+                // A second interrupt: no more patience, for jobs still being spawned too.
+                self.settle_spawns();
+                self.signal_all(Signal::SIGKILL);
             }
         }
-        Ok(())
     }
 
-    /// Start no more jobs and stop the running ones with the ladder.
-    fn request_stop(&mut self, why: Stop) {
-        if matches!(self.stop, Some(Stop::Signal(_) | Stop::BrokenPipe)) {
-            return;
+    /// Send `sig` to every process of ours that has started.
+    fn signal_all(&self, sig: Signal) {
+        for p in self.procs.iter().flatten() {
+            p.sup.signal(&*self.exec, sig);
         }
-        self.stop = Some(why);
-        self.retry.clear();
-        self.waiting.clear();
+    }
+
+    /// Serve every process's deadline, ladder and looks after its exit.
+    fn tick(&mut self) {
         let now = Instant::now();
-        for r in self.slots.iter_mut().flatten() {
-            if r.ladder.is_none() {
-                r.ladder = Some((0, now));
-            }
-        }
-        self.run_ladders();
-    }
-
-    fn kill_all(&mut self, sig: Signal) {
-        for r in self.slots.iter().flatten().filter(|r| r.pid != 0) {
-            let _ = killpg(Pid::from_raw(r.pid), sig);
-        }
-        for &pid in self.worker_pids.keys() {
-            let _ = killpg(Pid::from_raw(pid), sig);
-        }
-    }
-
-    /// Send each due step of the termination ladder.
-    fn run_ladders(&mut self) {
-        let now = Instant::now();
-        for r in self.slots.iter_mut().flatten() {
-            if r.deadline.is_some_and(|d| d <= now) && r.ladder.is_none() {
-                // A job whose own process already ended (with its status) but whose group still
-                // holds its output did not time out: only the stragglers are stopped.
-                if r.exit.is_none() {
-                    r.timed_out = true;
-                    let cmd = r.line.as_deref().unwrap_or_default();
-                    crate::diag::warn(&format!(
-                        "job {} timed out after {}, stopping it: {}",
-                        r.job.seq,
-                        seconds(r.deadline.expect("checked above") - r.start),
-                        String::from_utf8_lossy(cmd).replace('\n', " "),
-                    ));
+        for k in 0..self.procs.len() {
+            let Some(p) = self.procs[k].as_mut() else {
+                continue;
+            };
+            match p.sup.tick(now, &*self.exec, &self.opts.ladder) {
+                Tick::Nothing => {}
+                Tick::TimedOut => {
+                    if let Role::Job(run) = &p.role {
+                        let cmd = run.line.as_deref().unwrap_or_default();
+                        crate::diag::warn(&format!(
+                            "job {} timed out after {}, stopping it: {}",
+                            run.job.seq,
+                            seconds(p.sup.deadline().unwrap_or(now) - p.sup.start),
+                            String::from_utf8_lossy(cmd).replace('\n', " "),
+                        ));
+                    }
                 }
-                r.ladder = Some((0, now));
-            }
-            // pid 0: the spawn is in flight; the ladder starts when it is done.
-            if r.pid != 0 {
-                step_ladder(&mut r.ladder, r.pid, &self.opts.ladder, now);
-            }
-        }
-        if let Some(workers) = self.workers.as_mut() {
-            for p in workers.list.iter_mut().filter_map(|w| w.proc.as_mut()) {
-                if p.deadline.is_some_and(|d| d <= now) && p.ladder.is_none() && p.exit.is_none() {
-                    p.timed_out = true;
-                    p.ladder = Some((0, now));
+                Tick::Drain => {
+                    self.drain(k);
+                    self.maybe_done(k);
                 }
-                step_ladder(&mut p.ladder, p.pid, &self.opts.ladder, now);
             }
         }
     }
@@ -922,27 +1117,13 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         let now = Instant::now();
         let mut next: Option<Instant> = None;
         let mut consider = |due: Instant| next = Some(next.map_or(due, |n: Instant| n.min(due)));
-        for r in self.slots.iter().flatten() {
-            if let Some((step, due)) = r.ladder {
-                if step != usize::MAX {
-                    consider(due);
-                }
-            } else if let Some(d) = r.deadline {
-                consider(d);
+        for p in self.procs.iter().flatten() {
+            if let Some(due) = p.sup.next_due() {
+                consider(due);
             }
         }
-        if let Some(workers) = &self.workers {
-            for p in workers.list.iter().filter_map(|w| w.proc.as_ref()) {
-                if let Some((step, due)) = p.ladder {
-                    if step != usize::MAX {
-                        consider(due);
-                    }
-                } else if let Some(d) = p.deadline.filter(|_| p.exit.is_none()) {
-                    consider(d);
-                }
-            }
-        }
-        if (!self.retry.is_empty() || self.wake_soon) && self.stop.is_none() {
+        let wake_soon = self.workers.as_ref().is_some_and(|w| w.wake_soon);
+        if (!self.queue.is_empty() || wake_soon) && self.stop.is_none() {
             consider(now + RESOURCE_WAIT);
         }
         if let (Some(delay), Some(last), None) = (self.opts.delay, self.last_start, self.stop) {
@@ -950,88 +1131,12 @@ impl<'a, E: Executor + 'static> Runner<'a, E> {
         }
         next.map(|n| n.saturating_duration_since(now))
     }
-
-    /// At exit: no job, grandchild or zombie survives forkpool.
-    fn cleanup(&mut self) {
-        // Spawns in flight finish first; the sweep below catches what they started.
-        self.spawner.shutdown();
-        let groups = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|r| r.pid)
-            .filter(|&p| p != 0);
-        let worker_groups = self.worker_pids.keys().copied();
-        for pgid in groups
-            .chain(worker_groups)
-            .chain(self.lingering.iter().copied())
-        {
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-        }
-        // Descendants that left their job's group were re-parented to forkpool (the subreaper);
-        // more may arrive while their parents die, so sweep until no child is left. Killing
-        // first means the blocking wait never waits on a living process for long.
-        loop {
-            let children = crate::exec::children();
-            if children.is_empty() {
-                break;
-            }
-            for pid in children {
-                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-            if waitpid(Pid::from_raw(-1), None).is_err() {
-                break;
-            }
-        }
-        while matches!(waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)), Ok(s) if s != WaitStatus::StillAlive)
-        {
-        }
-    }
-}
-
-/// How long to wait before spawning again after running out of processes or descriptors.
-const RESOURCE_WAIT: Duration = Duration::from_millis(50);
-
-/// The epoll token of the spawner's results; pipe tokens are far below it.
-const SPAWNED_TOKEN: u64 = u64::MAX - 1;
-
-/// The epoll token of a slot's stdout (0) or stderr (1) pipe, of its job or of its worker's
-/// init or teardown.
-fn token(slot: usize, stream: usize, worker: bool) -> u64 {
-    (slot as u64) << 2 | u64::from(worker) << 1 | stream as u64
-}
-
-/// Send each due step of the termination ladder to the process group `pgid`.
-fn step_ladder(ladder: &mut Option<(usize, Instant)>, pgid: i32, steps: &Ladder, now: Instant) {
-    while let Some((step, due)) = *ladder {
-        if due > now {
-            break;
-        }
-        if step >= steps.0.len() || !group_alive(pgid) {
-            *ladder = Some((usize::MAX, far_future()));
-            break;
-        }
-        let (sig, wait) = steps.0[step];
-        let _ = killpg(Pid::from_raw(pgid), sig);
-        // A stopped process cannot act on SIGTERM.
-        let _ = killpg(Pid::from_raw(pgid), Signal::SIGCONT);
-        *ladder = Some((step + 1, now + wait));
-    }
 }
 
 /// A duration as people write it: "1s", "2.5s".
 fn seconds(d: Duration) -> String {
     let s = format!("{:.3}", d.as_secs_f64());
     format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
-}
-
-/// Whether the process group led by `pgid` still has a member.
-fn group_alive(pgid: i32) -> bool {
-    killpg(Pid::from_raw(pgid), None) != Err(Errno::ESRCH)
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86400 * 365)
 }
 
 fn set_nonblocking(fd: &OwnedFd) {

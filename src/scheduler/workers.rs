@@ -7,30 +7,24 @@
 //! in an empty slot only when a waiting job needs one, so `-j8` over two jobs runs two inits.
 //!
 //! A slot whose init fails `INIT_ATTEMPTS` times in a row is retired: it runs nothing more and
-//! its waiting jobs go to other slots. Jobs are handed to a worker only once its init succeeded,
-//! so no job is lost or run twice. When every slot is retired the run stops with an error.
+//! its waiting jobs go to other slots. A failed init is followed by the teardown, which must
+//! therefore tolerate a half-done init. Jobs are handed to a worker only once its init
+//! succeeded, so no job is lost or run twice. When every slot is retired the run stops with an
+//! error.
 //!
-//! Init and teardown run through the same executor as the jobs, in the slot they serve, so the
-//! life cycle is the same wherever the executor starts processes; only reading `$FORKPOOL_ENV`
-//! back is the executor's business on a remote host.
+//! `Workers` is the state machine alone: it is told what happened (a job ended in a slot, an
+//! init or teardown ended or could not start) and answers with `Action`s that the scheduler
+//! carries out, running init and teardown through the same executor as the jobs.
 
 use std::ffi::{OsStr, OsString};
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::Duration;
 
-use std::cmp::Reverse;
-use std::os::fd::AsFd;
-
-use nix::errno::Errno;
-
-use super::{Runner, Stop, token};
-use crate::error::{Error, Result};
-use crate::exec::{Executor, SpawnError, SpawnSpec};
-use crate::job::Command;
+use crate::error::{Error, io_reason};
+use crate::exec::SpawnError;
 use crate::job::Exit;
-use crate::output::WriteError;
+use crate::options::WorkerOptions;
 
 /// Init attempts in a row before a slot is retired.
 pub const INIT_ATTEMPTS: u32 = 3;
@@ -38,13 +32,20 @@ pub const INIT_ATTEMPTS: u32 = 3;
 /// Output of an init or teardown kept in memory before it is copied to stderr.
 const OUTPUT_CAP: usize = 64 * 1024;
 
+/// How long teardowns may take after an interrupt when --init-timeout is not given.
+pub const INTERRUPT_TEARDOWN: Duration = Duration::from_secs(10);
+
+/// An init that exited 0 but left something running (a service it started) that holds its
+/// output: the output is read this long after the exit, then let go.
+pub const INIT_GRACE: Duration = Duration::from_millis(200);
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum State {
     /// No worker: one starts when a waiting job needs this slot.
     Empty,
     /// The init command is running.
     Init,
-    /// Ready for jobs (the slot's running job, if any, is in the runner's `slots`).
+    /// Ready for jobs.
     Ready,
     /// The teardown command is running; the slot is empty afterwards.
     Teardown,
@@ -67,51 +68,55 @@ impl Kind {
     }
 }
 
-/// A running init or teardown command.
-pub struct Proc {
-    pub kind: Kind,
-    pub pid: i32,
-    pub fds: [Option<OwnedFd>; 2],
-    pub exit: Option<Exit>,
-    /// Its stdout and stderr, copied to forkpool's stderr when it ends (or when this fills up).
-    pub output: Vec<u8>,
-    /// The last line it printed, for the error message when every init fails.
-    pub last_line: Vec<u8>,
-    pub deadline: Option<Instant>,
-    pub ladder: Option<(usize, Instant)>,
-    pub timed_out: bool,
+/// What the scheduler is to do for the workers.
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    /// Start the slot's init or teardown with this environment.
+    Spawn {
+        slot: usize,
+        kind: Kind,
+        command: Vec<u8>,
+        env: Vec<(OsString, OsString)>,
+    },
+    /// The slot's worker is ready for a job.
+    Ready(usize),
 }
 
-impl Proc {
-    pub fn new(kind: Kind, pid: i32, fds: [Option<OwnedFd>; 2], deadline: Option<Instant>) -> Proc {
-        Proc {
-            kind,
-            pid,
-            fds,
-            exit: None,
-            output: Vec::new(),
-            last_line: Vec::new(),
-            deadline,
-            ladder: None,
-            timed_out: false,
-        }
-    }
+/// What an init or teardown printed, kept until it ends.
+#[derive(Default)]
+pub struct ProcOutput {
+    /// Its stdout and stderr, copied to forkpool's stderr when it ends (or when this fills up).
+    pub bytes: Vec<u8>,
+    /// The last few non-empty lines it printed, for the error message when an init fails.
+    last_lines: Vec<Vec<u8>>,
+}
 
+/// Lines of a failed init's output quoted in its error message.
+const QUOTED_LINES: usize = 3;
+
+impl ProcOutput {
     /// Keep `data`; returns what should go to stderr now because the buffer is full.
     pub fn append(&mut self, data: &[u8]) -> Option<Vec<u8>> {
-        self.output.extend_from_slice(data);
-        if let Some(line) = data
-            .split(|&b| b == b'\n')
-            .rev()
-            .find(|l| !l.iter().all(u8::is_ascii_whitespace))
-        {
-            self.last_line = line.to_vec();
+        self.bytes.extend_from_slice(data);
+        for line in data.split(|&b| b == b'\n') {
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                if self.last_lines.len() == QUOTED_LINES {
+                    self.last_lines.remove(0);
+                }
+                self.last_lines
+                    .push(line.iter().take(200).copied().collect());
+            }
         }
-        (self.output.len() > OUTPUT_CAP).then(|| std::mem::take(&mut self.output))
+        (self.bytes.len() > OUTPUT_CAP).then(|| std::mem::take(&mut self.bytes))
     }
 
-    pub fn done(&self) -> bool {
-        self.exit.is_some() && self.fds.iter().all(Option::is_none)
+    /// The last lines, joined for a one-line message.
+    pub fn last(&self) -> String {
+        self.last_lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).trim().to_string())
+            .collect::<Vec<_>>()
+            .join(" / ")
     }
 }
 
@@ -121,11 +126,14 @@ pub struct Worker {
     pub id: u64,
     /// Jobs started by this incarnation.
     pub jobs: u64,
+    /// A job of this worker runs now.
+    pub busy: bool,
     /// What init exported, for the jobs and the teardown.
     pub exported: Vec<(OsString, OsString)>,
     /// Init failures in a row.
     pub failures: u32,
-    pub proc: Option<Proc>,
+    /// The teardown after a failed init runs; then the slot is retired.
+    retire: bool,
 }
 
 impl Worker {
@@ -134,35 +142,41 @@ impl Worker {
             state: State::Empty,
             id: 0,
             jobs: 0,
+            busy: false,
             exported: Vec::new(),
             failures: 0,
-            proc: None,
+            retire: false,
         }
     }
 }
 
 /// Every slot's worker, and the private directory of their `$FORKPOOL_ENV` files.
 pub struct Workers {
+    opts: WorkerOptions,
     /// Index = slot - 1. Change a worker's state only through `set_state`.
-    pub list: Vec<Worker>,
+    list: Vec<Worker>,
     /// How many slots are in each state (Empty is not counted).
     counts: [usize; 5],
     dir: PathBuf,
     next_id: u64,
-    /// The last failed init: its command's status and last line of output.
-    pub last_failure: Option<String>,
+    /// The last failed init: its command's status and last lines of output.
+    last_failure: Option<String>,
+    /// An init must be tried again with no event to wake the loop: come back soon.
+    pub wake_soon: bool,
 }
 
 impl Workers {
     /// Creates a private directory for the env files under `tmpdir`.
-    pub fn new(tmpdir: &Path) -> std::io::Result<Workers> {
+    pub fn new(opts: WorkerOptions, tmpdir: &Path) -> std::io::Result<Workers> {
         let dir = private_dir(tmpdir)?;
         Ok(Workers {
+            opts,
             list: Vec::new(),
             counts: [0; 5],
             dir,
             next_id: 1,
             last_failure: None,
+            wake_soon: false,
         })
     }
 
@@ -173,34 +187,280 @@ impl Workers {
         &mut self.list[slot - 1]
     }
 
-    /// A new incarnation in `slot`: a fresh id and an empty env file. Returns the id.
-    pub fn begin(&mut self, slot: usize) -> std::io::Result<u64> {
+    /// A job starts in `slot`: the worker's id and the environment its jobs get.
+    pub fn job_started(&mut self, slot: usize) -> (u64, Vec<(OsString, OsString)>) {
+        let w = self.get(slot);
+        w.jobs += 1;
+        w.busy = true;
+        let mut env = w.exported.clone();
+        env.push(("FORKPOOL_WORKER".into(), w.id.to_string().into()));
+        (w.id, env)
+    }
+
+    /// A job that was to start in `slot` could not (no resources): as if it never began.
+    pub fn job_unstarted(&mut self, slot: usize) {
+        let w = self.get(slot);
+        w.jobs -= 1;
+        w.busy = false;
+    }
+
+    /// A job in `slot` ended: the worker takes another, or is recycled.
+    pub fn job_ended(&mut self, slot: usize, stopping: bool) -> Vec<Action> {
+        let max = self.opts.max_jobs;
+        let w = self.get(slot);
+        w.busy = false;
+        if w.state != State::Ready {
+            return Vec::new();
+        }
+        if stopping || max.is_some_and(|m| w.jobs >= m) {
+            self.teardown(slot)
+        } else {
+            vec![Action::Ready(slot)]
+        }
+    }
+
+    /// Start workers for `waiting` jobs that neither a starting worker nor one of the `free`
+    /// ready ones will take, in at most `cap` slots.
+    pub fn start_for(&mut self, waiting: usize, free: usize, cap: usize) -> Vec<Action> {
+        self.wake_soon = false;
+        let mut actions = Vec::new();
+        let mut need = waiting.saturating_sub(self.count(State::Init) + free);
+        while need > 0 {
+            let slot = match self.list.iter().position(|w| w.state == State::Empty) {
+                Some(i) => i + 1,
+                None if self.list.len() < cap => self.list.len() + 1,
+                None => break,
+            };
+            actions.extend(self.init(slot));
+            need -= 1;
+        }
+        actions
+    }
+
+    /// The error that ends the run when jobs wait and every slot is retired.
+    pub fn all_retired(&self, cap: usize) -> Option<Error> {
+        (self.count(State::Retired) >= cap).then(|| {
+            let last = self.last_failure.clone().unwrap_or_default();
+            Error::new(format!(
+                "--init failed in every worker slot ({INIT_ATTEMPTS} attempts in each of {cap}); last: {last}"
+            ))
+            .with_hint("run the --init command by hand to see why it fails, or raise --init-timeout")
+        })
+    }
+
+    /// The slots whose worker is ready and idle (to tear down when no work is left).
+    pub fn idle(&self) -> Vec<usize> {
+        (1..=self.list.len())
+            .filter(|&s| self.list[s - 1].state == State::Ready && !self.list[s - 1].busy)
+            .collect()
+    }
+
+    /// No init or teardown runs, and no worker is left to tear down.
+    pub fn quiet(&self) -> bool {
+        self.count(State::Init) + self.count(State::Teardown) + self.count(State::Ready) == 0
+    }
+
+    /// A new worker in `slot`: its init, or ready at once without one.
+    fn init(&mut self, slot: usize) -> Vec<Action> {
         let id = self.next_id;
         self.next_id += 1;
-        std::fs::File::create(self.env_file(id))?;
+        if let Err(e) = std::fs::File::create(self.env_file(id)) {
+            let why = format!("cannot create $FORKPOOL_ENV: {}", io_reason(&e));
+            self.get(slot).id = id;
+            return self.init_failed(slot, why, false);
+        }
         let w = self.get(slot);
         w.id = id;
         w.jobs = 0;
         w.exported.clear();
-        Ok(id)
+        match self.opts.init.clone() {
+            Some(command) => {
+                self.set_state(slot, State::Init);
+                vec![Action::Spawn {
+                    slot,
+                    kind: Kind::Init,
+                    command,
+                    env: self.proc_env(slot),
+                }]
+            }
+            None => {
+                self.set_state(slot, State::Ready);
+                vec![Action::Ready(slot)]
+            }
+        }
     }
 
-    pub fn env_file(&self, id: u64) -> PathBuf {
+    /// The worker in `slot` is done: run its teardown, or end it now when there is none.
+    pub fn teardown(&mut self, slot: usize) -> Vec<Action> {
+        match self.opts.teardown.clone() {
+            Some(command) => {
+                self.set_state(slot, State::Teardown);
+                vec![Action::Spawn {
+                    slot,
+                    kind: Kind::Teardown,
+                    command,
+                    env: self.proc_env(slot),
+                }]
+            }
+            None => {
+                self.end(slot);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The slot's init or teardown could not start. `alone`: nothing of forkpool's runs that
+    /// could free the resources it lacked.
+    pub fn spawn_failed(
+        &mut self,
+        slot: usize,
+        kind: Kind,
+        e: SpawnError,
+        alone: bool,
+    ) -> Vec<Action> {
+        match (kind, e) {
+            // Out of processes or descriptors: wait for some to be freed, unless nothing of
+            // ours runs to free them; then it counts as a failed attempt, so it cannot loop.
+            (Kind::Init, SpawnError::Transient(e)) if !alone => {
+                let _ = e;
+                self.end(slot);
+                self.wake_soon = true;
+                Vec::new()
+            }
+            (Kind::Init, SpawnError::Transient(e)) => {
+                self.init_failed(slot, format!("cannot start: {}", io_reason(&e)), false)
+            }
+            (Kind::Init, SpawnError::Failed(msg)) => {
+                self.init_failed(slot, format!("cannot start: {msg}"), false)
+            }
+            (Kind::Teardown, e) => {
+                let why = match e {
+                    SpawnError::Transient(e) => io_reason(&e),
+                    SpawnError::Failed(msg) => msg,
+                };
+                crate::diag::warn(&format!(
+                    "--teardown of worker {} (slot {slot}) cannot start: {why}",
+                    self.get(slot).id
+                ));
+                self.end(slot);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The slot's init or teardown ended with `exit` (`timed_out`: its deadline stopped it).
+    pub fn proc_ended(
+        &mut self,
+        slot: usize,
+        kind: Kind,
+        exit: Exit,
+        timed_out: bool,
+        output: &ProcOutput,
+        stopping: bool,
+    ) -> Vec<Action> {
+        let failure = if timed_out {
+            Some(match self.opts.timeout {
+                Some(t) => format!("timed out after {t:?} (--init-timeout)"),
+                None => "timed out".to_string(),
+            })
+        } else {
+            match exit {
+                Exit::Code(0) => None,
+                Exit::Code(c) => Some(format!("exited with status {c}")),
+                Exit::Signal(s) => Some(format!("was killed by {}", crate::job::signal_name(s))),
+            }
+        };
+        match (kind, failure) {
+            (Kind::Init, None) => {
+                if let Err(msg) = self.load_env(slot) {
+                    return self.init_failed(slot, msg, true);
+                }
+                self.get(slot).failures = 0;
+                self.set_state(slot, State::Ready);
+                if stopping {
+                    self.teardown(slot)
+                } else {
+                    vec![Action::Ready(slot)]
+                }
+            }
+            (Kind::Init, Some(why)) => {
+                let last = output.last();
+                let why = if last.is_empty() {
+                    why
+                } else {
+                    format!("{why}: {last}")
+                };
+                if stopping {
+                    // Stopped with the run: not the init's failure, but it may have begun.
+                    return self.teardown(slot);
+                }
+                self.init_failed(slot, why, true)
+            }
+            (Kind::Teardown, failure) => {
+                if let Some(why) = failure {
+                    crate::diag::warn(&format!(
+                        "--teardown of worker {} (slot {slot}) {why}",
+                        self.get(slot).id
+                    ));
+                }
+                self.end(slot);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The slot's init failed: try again later, or retire the slot. `ran`: the init ran (and
+    /// may have left something for the teardown to undo).
+    fn init_failed(&mut self, slot: usize, why: String, ran: bool) -> Vec<Action> {
+        let cmd =
+            String::from_utf8_lossy(self.opts.init.as_deref().unwrap_or_default()).into_owned();
+        let id = self.get(slot).id;
+        // An init that could not even start leaves nothing to wait for: come back soon to retry
+        // (or to see that every slot is retired).
+        self.wake_soon = true;
+        let w = self.get(slot);
+        w.failures += 1;
+        let failures = w.failures;
+        self.last_failure = Some(format!("`{cmd}` {why}"));
+        if failures >= INIT_ATTEMPTS {
+            crate::diag::warn(&format!(
+                "--init of worker {id} (slot {slot}) {why}; slot {slot} is retired after {failures} failed attempts, its jobs go to other slots"
+            ));
+            self.get(slot).retire = true;
+        } else {
+            crate::diag::warn(&format!(
+                "--init of worker {id} (slot {slot}) {why}; trying again (attempt {} of {INIT_ATTEMPTS})",
+                failures + 1
+            ));
+        }
+        if ran && self.opts.teardown.is_some() {
+            return self.teardown(slot);
+        }
+        self.end(slot);
+        Vec::new()
+    }
+
+    fn env_file(&self, id: u64) -> PathBuf {
         self.dir.join(format!("worker-{id}.env"))
     }
 
     /// The slot's worker is gone: forget its env file.
-    pub fn end(&mut self, slot: usize) {
+    fn end(&mut self, slot: usize) {
         let id = self.get(slot).id;
         let _ = std::fs::remove_file(self.env_file(id));
-        self.get(slot).exported.clear();
-        if self.get(slot).state != State::Retired {
+        let w = self.get(slot);
+        w.exported.clear();
+        w.busy = false;
+        let retire = std::mem::take(&mut w.retire);
+        if retire {
+            self.set_state(slot, State::Retired);
+        } else if self.get(slot).state != State::Retired {
             self.set_state(slot, State::Empty);
         }
     }
 
     /// The environment of an init or teardown in `slot`.
-    pub fn proc_env(&mut self, slot: usize) -> Vec<(OsString, OsString)> {
+    fn proc_env(&mut self, slot: usize) -> Vec<(OsString, OsString)> {
         let id = self.get(slot).id;
         let file = self.env_file(id);
         let w = self.get(slot);
@@ -213,11 +473,11 @@ impl Workers {
     }
 
     /// Read what the slot's init exported; the error says what is wrong with the file.
-    pub fn load_env(&mut self, slot: usize) -> std::result::Result<(), String> {
+    fn load_env(&mut self, slot: usize) -> std::result::Result<(), String> {
         let id = self.get(slot).id;
         let file = self.env_file(id);
         let text = std::fs::read(&file)
-            .map_err(|e| format!("cannot read $FORKPOOL_ENV: {}", crate::error::io_reason(&e)))?;
+            .map_err(|e| format!("cannot read $FORKPOOL_ENV: {}", io_reason(&e)))?;
         self.get(slot).exported = parse_env(&text)?;
         Ok(())
     }
@@ -227,7 +487,7 @@ impl Workers {
         self.counts[state as usize]
     }
 
-    pub fn set_state(&mut self, slot: usize, state: State) {
+    fn set_state(&mut self, slot: usize, state: State) {
         let old = std::mem::replace(&mut self.get(slot).state, state);
         if old != State::Empty {
             self.counts[old as usize] -= 1;
@@ -237,17 +497,8 @@ impl Workers {
         }
     }
 
-    /// The lowest slot with no worker.
-    pub fn first_empty(&self) -> Option<usize> {
-        self.list
-            .iter()
-            .position(|w| w.state == State::Empty)
-            .map(|i| i + 1)
-    }
-
-    /// Any init or teardown still running.
-    pub fn busy(&self) -> bool {
-        self.list.iter().any(|w| w.proc.is_some())
+    pub fn timeout(&self) -> Option<Duration> {
+        self.opts.timeout
     }
 }
 
@@ -337,385 +588,6 @@ pub fn parse_env(text: &[u8]) -> std::result::Result<Vec<(OsString, OsString)>, 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
-
-/// The runner's side of the life cycle: starting, watching and ending inits and teardowns.
-impl<E: Executor + 'static> Runner<'_, E> {
-    pub(super) fn start_jobs_on_workers(&mut self) -> Result<()> {
-        // Set again below when an init must be retried without an event to wake the loop.
-        self.wake_soon = false;
-        let cap = self.capacity();
-        // Take as many jobs as could run at once, so enough workers start for them.
-        while self.waiting.len() + self.running < cap {
-            match self.next_job()? {
-                Some(j) => self.waiting.push_back(j),
-                None => break,
-            }
-        }
-        // Hand them to ready workers, lowest slot first.
-        while !self.waiting.is_empty() && !self.delayed() {
-            let Some(Reverse(slot)) = self.free.pop() else {
-                break;
-            };
-            // A worker torn down while idle (no work was left) may still be listed.
-            let ready = self
-                .workers
-                .as_mut()
-                .is_some_and(|w| w.get(slot).state == State::Ready);
-            if !ready || self.slots.get(slot - 1).is_some_and(Option::is_some) {
-                continue;
-            }
-            let job = self.waiting.pop_front().expect("checked above");
-            self.start(job, slot)?;
-        }
-        let Some(workers) = self.workers.as_ref() else {
-            return Ok(());
-        };
-        // Start a worker for each waiting job that no starting or ready worker will take.
-        let mut need = self
-            .waiting
-            .len()
-            .saturating_sub(workers.count(State::Init) + self.free.len());
-        while need > 0 {
-            let workers = self.workers.as_ref().expect("checked above");
-            let slot = match workers.first_empty() {
-                Some(s) => s,
-                None if workers.list.len() < cap => workers.list.len() + 1,
-                None => break,
-            };
-            if !self.start_worker(slot, Kind::Init) {
-                break;
-            }
-            need -= 1;
-        }
-        let workers = self.workers.as_ref().expect("checked above");
-        if !self.waiting.is_empty() && workers.count(State::Retired) >= cap {
-            let last = workers.last_failure.clone().unwrap_or_default();
-            return Err(Error::new(format!(
-                "--init failed in every worker slot ({INIT_ATTEMPTS} attempts in each of {cap}); last: {last}"
-            ))
-            .with_hint("run the --init command by hand to see why it fails, or raise --init-timeout"));
-        }
-        Ok(())
-    }
-
-    /// Whether no init or teardown runs and no worker is left to tear down.
-    pub(super) fn workers_quiet(&self) -> bool {
-        self.workers
-            .as_ref()
-            .is_none_or(|w| !w.busy() && w.count(State::Ready) == 0)
-    }
-
-    /// Stop inits that are no longer needed and tear down idle workers when no work is left.
-    pub(super) fn tend_workers(&mut self) {
-        let stopping = self.stop.is_some();
-        if !stopping && !self.no_work_left() {
-            return;
-        }
-        let now = Instant::now();
-        let interrupted = matches!(self.stop, Some(Stop::Signal(_)));
-        let limit = self
-            .opts
-            .workers
-            .as_ref()
-            .and_then(|o| o.timeout)
-            .unwrap_or(INTERRUPT_TEARDOWN);
-        let workers = self.workers.as_mut().expect("workers are on");
-        let mut idle = Vec::new();
-        for (i, w) in workers.list.iter_mut().enumerate() {
-            if let Some(p) = w.proc.as_mut() {
-                if stopping && p.kind == Kind::Init && p.ladder.is_none() {
-                    p.ladder = Some((0, now));
-                }
-                if interrupted && p.kind == Kind::Teardown && p.deadline.is_none() {
-                    p.deadline = Some(now + limit);
-                }
-            } else if w.state == State::Ready && self.slots.get(i).is_none_or(Option::is_none) {
-                idle.push(i + 1);
-            }
-        }
-        for slot in idle {
-            self.begin_teardown(slot);
-        }
-    }
-
-    /// The worker in `slot` is done: run its teardown, or end it now when there is none.
-    pub(super) fn begin_teardown(&mut self, slot: usize) {
-        let has_teardown = self
-            .opts
-            .workers
-            .as_ref()
-            .is_some_and(|o| o.teardown.is_some());
-        if !has_teardown || !self.start_worker(slot, Kind::Teardown) {
-            self.workers.as_mut().expect("workers are on").end(slot);
-        }
-    }
-
-    /// Start the slot's init or teardown; false when it could not start (already handled).
-    fn start_worker(&mut self, slot: usize, kind: Kind) -> bool {
-        let o = self.opts.workers.as_ref().expect("workers are on");
-        let workers = self.workers.as_mut().expect("workers are on");
-        if self.slots.len() < slot {
-            self.slots.resize_with(slot, || None);
-        }
-        let command = match kind {
-            Kind::Init => {
-                if let Err(e) = workers.begin(slot) {
-                    let msg = format!(
-                        "cannot create $FORKPOOL_ENV: {}",
-                        crate::error::io_reason(&e)
-                    );
-                    self.init_failed(slot, msg);
-                    return false;
-                }
-                match &o.init {
-                    Some(c) => c.clone(),
-                    None => {
-                        // No init command: the worker is ready at once.
-                        workers.set_state(slot, State::Ready);
-                        self.free.push(Reverse(slot));
-                        return true;
-                    }
-                }
-            }
-            Kind::Teardown => o.teardown.clone().expect("checked by the caller"),
-        };
-        let spec = SpawnSpec {
-            command: Command::Shell(command),
-            capture: true,
-            env: workers.proc_env(slot),
-        };
-        let spawned = match self.spawner.spawn_now(&spec) {
-            Ok(s) => s,
-            // Out of processes or descriptors: wait for some to be freed, unless nothing of
-            // ours runs to free them; then it counts as a failed attempt, so it cannot loop.
-            Err(SpawnError::Transient(e)) if kind == Kind::Init => {
-                if self.running == 0 && self.worker_pids.is_empty() {
-                    let why = format!("cannot start: {}", crate::error::io_reason(&e));
-                    self.init_failed(slot, why);
-                } else {
-                    workers.end(slot);
-                    self.wake_soon = true;
-                }
-                return false;
-            }
-            Err(SpawnError::Transient(e)) => {
-                crate::diag::warn(&format!(
-                    "--teardown of worker {} (slot {slot}) cannot start: {}",
-                    workers.get(slot).id,
-                    crate::error::io_reason(&e)
-                ));
-                return false;
-            }
-            Err(SpawnError::Failed(msg)) => {
-                if kind == Kind::Init {
-                    self.init_failed(slot, format!("cannot start: {msg}"));
-                } else {
-                    crate::diag::warn(&format!("--teardown cannot start: {msg}"));
-                }
-                return false;
-            }
-        };
-        let mut fds = [spawned.stdout, spawned.stderr];
-        for (i, fd) in fds.iter_mut().enumerate() {
-            if let Some(f) = fd {
-                super::set_nonblocking(f);
-                if self.reactor.add(f.as_fd(), token(slot, i, true)).is_err() {
-                    // Unwatched, the pipe would never end; drop it (the command may get SIGPIPE).
-                    *fd = None;
-                }
-            }
-        }
-        let interrupted = matches!(self.stop, Some(Stop::Signal(_)));
-        let limit = match (o.timeout, interrupted && kind == Kind::Teardown) {
-            (Some(t), _) => Some(t),
-            (None, true) => Some(INTERRUPT_TEARDOWN),
-            (None, false) => None,
-        };
-        let deadline = limit.map(|l| Instant::now() + l);
-        self.worker_pids.insert(spawned.pid, slot);
-        let state = match kind {
-            Kind::Init => State::Init,
-            Kind::Teardown => State::Teardown,
-        };
-        workers.set_state(slot, state);
-        workers.get(slot).proc = Some(Proc::new(kind, spawned.pid, fds, deadline));
-        true
-    }
-
-    /// One read from an init's or teardown's pipe; true when it read data.
-    pub(super) fn read_worker_pipe(
-        &mut self,
-        slot: usize,
-        stream: usize,
-    ) -> std::result::Result<bool, WriteError> {
-        let Some(p) = self
-            .workers
-            .as_mut()
-            .and_then(|w| w.get(slot).proc.as_mut())
-        else {
-            return Ok(false);
-        };
-        let Some(fd) = p.fds[stream].as_ref() else {
-            return Ok(false);
-        };
-        match nix::unistd::read(fd, &mut self.read_buf) {
-            Ok(0) | Err(Errno::EIO) => {
-                let fd = p.fds[stream].take().expect("checked above");
-                self.reactor.remove(fd.as_fd());
-                if p.done() {
-                    self.worker_done(slot);
-                }
-                Ok(false)
-            }
-            Ok(n) => {
-                if let Some(full) = p.append(&self.read_buf[..n]) {
-                    let _ = self.collector.note(&full);
-                }
-                Ok(true)
-            }
-            Err(_) => Ok(false),
-        }
-    }
-
-    pub(super) fn worker_exited(&mut self, slot: usize, exit: Exit) {
-        let Some(p) = self
-            .workers
-            .as_mut()
-            .and_then(|w| w.get(slot).proc.as_mut())
-        else {
-            return;
-        };
-        p.exit = Some(exit);
-        let pid = p.pid;
-        // Output still held by a process outside the group must not keep the worker waiting.
-        if !super::group_alive(pid) {
-            for i in 0..2 {
-                // Reading to EOF can finish this process, and the slot may at once start the
-                // next one (a teardown): never read or close the newcomer's pipes.
-                while self.slot_proc(slot, pid).is_some()
-                    && let Ok(true) = self.read_worker_pipe(slot, i)
-                {}
-                if let Some(p) = self.slot_proc(slot, pid)
-                    && let Some(fd) = p.fds[i].take()
-                {
-                    self.reactor.remove(fd.as_fd());
-                }
-            }
-        }
-        if self.slot_proc(slot, pid).is_some_and(|p| p.done()) {
-            self.worker_done(slot);
-        }
-    }
-
-    /// The init or teardown running in `slot`, if it is still the process `pid`.
-    fn slot_proc(&mut self, slot: usize, pid: i32) -> Option<&mut Proc> {
-        self.workers
-            .as_mut()
-            .and_then(|w| w.get(slot).proc.as_mut())
-            .filter(|p| p.pid == pid)
-    }
-
-    /// An init or teardown ended: its output goes to stderr; the worker moves on.
-    fn worker_done(&mut self, slot: usize) {
-        let workers = self.workers.as_mut().expect("workers are on");
-        let Some(p) = workers.get(slot).proc.take() else {
-            return;
-        };
-        if super::group_alive(p.pid) {
-            self.lingering.push(p.pid);
-        }
-        if !p.output.is_empty() {
-            // Job output that came first goes out first.
-            let _ = self.collector.flush();
-            let mut out = p.output;
-            if !out.ends_with(b"\n") {
-                out.push(b'\n');
-            }
-            let _ = self.collector.note(&out);
-        }
-        let exit = p.exit.expect("a done process has exited");
-        let failure = if p.timed_out {
-            let limit = self.opts.workers.as_ref().and_then(|o| o.timeout);
-            Some(match limit {
-                Some(t) => format!("timed out after {t:?} (--init-timeout)"),
-                None => "timed out".to_string(),
-            })
-        } else {
-            match exit {
-                Exit::Code(0) => None,
-                Exit::Code(c) => Some(format!("exited with status {c}")),
-                Exit::Signal(s) => Some(format!("was killed by {}", crate::job::signal_name(s))),
-            }
-        };
-        match (p.kind, failure) {
-            (Kind::Init, None) => {
-                if let Err(msg) = workers.load_env(slot) {
-                    self.init_failed(slot, msg);
-                    return;
-                }
-                let w = workers.get(slot);
-                w.failures = 0;
-                workers.set_state(slot, State::Ready);
-                if self.stop.is_some() {
-                    self.begin_teardown(slot);
-                } else {
-                    self.free.push(Reverse(slot));
-                }
-            }
-            (Kind::Init, Some(why)) => {
-                let last = String::from_utf8_lossy(&p.last_line).trim().to_string();
-                let why = if last.is_empty() {
-                    why
-                } else {
-                    format!("{why}: {last}")
-                };
-                self.init_failed(slot, why);
-            }
-            (Kind::Teardown, failure) => {
-                if let Some(why) = failure {
-                    crate::diag::warn(&format!(
-                        "--teardown of worker {} (slot {slot}) {why}",
-                        workers.get(slot).id
-                    ));
-                }
-                workers.end(slot);
-            }
-        }
-    }
-
-    /// The slot's init failed: try again later, or retire the slot.
-    fn init_failed(&mut self, slot: usize, why: String) {
-        let o = self.opts.workers.as_ref().expect("workers are on");
-        let workers = self.workers.as_mut().expect("workers are on");
-        let cmd = String::from_utf8_lossy(o.init.as_deref().unwrap_or_default()).into_owned();
-        let id = workers.get(slot).id;
-        workers.end(slot);
-        if self.stop.is_some() {
-            return;
-        }
-        // An init that could not even start leaves nothing to wait for: come back soon to retry
-        // (or to see that every slot is retired).
-        self.wake_soon = true;
-        let w = workers.get(slot);
-        w.failures += 1;
-        let failures = w.failures;
-        workers.last_failure = Some(format!("`{cmd}` {why}"));
-        if failures >= INIT_ATTEMPTS {
-            workers.set_state(slot, State::Retired);
-            crate::diag::warn(&format!(
-                "--init of worker {id} (slot {slot}) {why}; slot {slot} is retired after {failures} failed attempts, its jobs go to other slots"
-            ));
-        } else {
-            crate::diag::warn(&format!(
-                "--init of worker {id} (slot {slot}) {why}; trying again (attempt {} of {INIT_ATTEMPTS})",
-                failures + 1
-            ));
-        }
-    }
-}
-
-/// How long teardowns may take after an interrupt when --init-timeout is not given.
-const INTERRUPT_TEARDOWN: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,434 @@
+//! Where jobs come from. The scheduler pulls jobs from a `JobSource` and tells it when each one
+//! is done for good. `Batcher` turns input records into jobs: one record per job, up to N (`-n`,
+//! `-N`), or as many as fit in the command line (`-X`, `-m`, `--xargs`). It runs inline when
+//! reading can never block (`:::` lists, regular files), else on a reader thread that feeds a
+//! bounded channel, so a quiet stdin (`tail -f queue | forkpool`) delays no timeout, output or
+//! signal. `Resumed` skips what a joblog says is done (`--resume`, `--resume-failed`), and
+//! `Replay` runs a joblog's failed commands again (`--retry-failed`); both name every sequence
+//! number they skip, so `-k` never waits for a job that will not come.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+
+use nix::sys::eventfd::{EfdFlags, EventFd};
+
+use crate::error::{Error, Result};
+use crate::input::Inputs;
+use crate::job::{Job, JobRecord, Record};
+use crate::options::Batching;
+use crate::options::Resume;
+use crate::report::joblog::Logged;
+use crate::template::{JobView, Template};
+
+/// Input records made into jobs.
+pub struct Batcher {
+    inputs: Inputs,
+    batching: Batching,
+    max_chars: usize,
+    check_length: bool,
+    /// The number of job slots, to spread -X/-m inputs over.
+    slots: usize,
+    pending: VecDeque<Record>,
+    input_done: bool,
+    spread_done: bool,
+    /// After -X/-m spread the inputs, every later job takes at most this many.
+    spread_max: Option<usize>,
+    next_seq: u64,
+}
+
+impl Batcher {
+    pub fn new(
+        inputs: Inputs,
+        batching: Batching,
+        max_chars: usize,
+        check_length: bool,
+        slots: usize,
+    ) -> Batcher {
+        Batcher {
+            inputs,
+            batching,
+            max_chars,
+            check_length,
+            slots,
+            pending: VecDeque::new(),
+            input_done: false,
+            spread_done: false,
+            spread_max: None,
+            next_seq: 1,
+        }
+    }
+
+    fn pull(&mut self) -> Result<Option<Record>> {
+        if let Some(r) = self.pending.pop_front() {
+            return Ok(Some(r));
+        }
+        if self.input_done {
+            return Ok(None);
+        }
+        let r = self.inputs.next_record()?;
+        if r.is_none() {
+            self.input_done = true;
+        }
+        Ok(r)
+    }
+
+    /// How many jobs the source has given so far.
+    pub fn produced(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// Whether no more jobs can come.
+    pub fn exhausted(&self) -> bool {
+        self.input_done && self.pending.is_empty()
+    }
+
+    pub fn next_job(&mut self, template: &Template) -> Result<Option<Job>> {
+        let records = match self.batching {
+            Batching::One => match self.pull()? {
+                Some(r) => vec![r],
+                None => return Ok(None),
+            },
+            Batching::Max(0) => match self.pull()? {
+                Some(_) => Vec::new(),
+                None => return Ok(None),
+            },
+            Batching::Max(n) => {
+                let mut v = Vec::with_capacity(n.min(64));
+                while v.len() < n {
+                    match self.pull()? {
+                        Some(r) => v.push(r),
+                        None => break,
+                    }
+                }
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                v
+            }
+            Batching::Fill { spread, max } => match self.fill(template, spread, max)? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
+        };
+        let seq = self.next_seq;
+        if self.check_length && !matches!(self.batching, Batching::Fill { .. }) {
+            let len = template
+                .shell_line(&JobView {
+                    records: &records,
+                    seq,
+                    slot: 1,
+                })
+                .len();
+            if len >= self.max_chars {
+                return Err(too_long(len, self.max_chars));
+            }
+        }
+        self.next_seq += 1;
+        Ok(Some(Job {
+            seq,
+            records,
+            logged_command: None,
+            attempts: 0,
+        }))
+    }
+
+    /// As many records as fit in `max_chars`, judged on the shell form of the command line.
+    fn fill(
+        &mut self,
+        template: &Template,
+        spread: bool,
+        max: Option<usize>,
+    ) -> Result<Option<Vec<Record>>> {
+        let max = match (max, self.spread_max) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b).unwrap_or(usize::MAX),
+        };
+        let seq = self.next_seq;
+        let line_len = |records: &[Record]| {
+            template
+                .shell_line(&JobView {
+                    records,
+                    seq,
+                    slot: 1,
+                })
+                .len()
+        };
+        let base = line_len(&[]);
+        let mut len = base;
+        let mut v: Vec<Record> = Vec::new();
+        while v.len() < max {
+            let Some(r) = self.pull()? else { break };
+            let one = line_len(std::slice::from_ref(&r));
+            // Each further record adds its own text and a separating space.
+            let add = one - base + usize::from(!v.is_empty());
+            // As GNU parallel: the line must stay shorter than -s.
+            if len + add >= self.max_chars {
+                if v.is_empty() {
+                    return Err(too_long(one, self.max_chars));
+                }
+                self.pending.push_front(r);
+                break;
+            }
+            len += add;
+            v.push(r);
+        }
+        if v.is_empty() {
+            return Ok(None);
+        }
+        // -X/-m, as GNU parallel: when all remaining inputs fit in one line, share them out over
+        // the job slots instead of running one job.
+        if spread && !self.spread_done && self.exhausted() && v.len() > 1 && self.slots > 1 {
+            self.spread_done = true;
+            let per = v.len().div_ceil(self.slots);
+            self.spread_max = Some(per);
+            for r in v.drain(per..).rev() {
+                self.pending.push_front(r);
+            }
+        }
+        Ok(Some(v))
+    }
+}
+
+fn too_long(len: usize, max: usize) -> Error {
+    Error::new(format!(
+        "command line too long ({len} bytes; it must be shorter than {max})"
+    ))
+    .with_hint("raise -s, or give fewer or shorter inputs per job")
+}
+
+/// What a pull from a job source gives.
+#[derive(Debug)]
+pub enum Pull {
+    Job(Job),
+    /// This sequence number will not run (its output turn passes).
+    Skip(u64),
+    /// Nothing yet: the source's `notify_fd` becomes readable when there may be.
+    Later,
+    /// No job will come any more.
+    End,
+}
+
+/// Jobs for the scheduler, in sequence order.
+pub trait JobSource {
+    fn pull(&mut self) -> Result<Pull>;
+
+    /// Job `record.seq` is finished for good (a queue may acknowledge it).
+    fn done(&mut self, _record: &JobRecord) {}
+
+    /// How many sequence numbers the source has given out so far (jobs and skips).
+    fn produced(&self) -> u64;
+
+    /// Readable when a pull that said `Later` may give something now.
+    fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+}
+
+/// Batches read on the calling thread: for inputs whose reads never wait (lists, regular files).
+pub struct Inline<'a> {
+    batcher: Batcher,
+    template: &'a Template,
+}
+
+impl<'a> Inline<'a> {
+    pub fn new(batcher: Batcher, template: &'a Template) -> Inline<'a> {
+        Inline { batcher, template }
+    }
+}
+
+impl JobSource for Inline<'_> {
+    fn pull(&mut self) -> Result<Pull> {
+        Ok(match self.batcher.next_job(self.template)? {
+            Some(job) => Pull::Job(job),
+            None => Pull::End,
+        })
+    }
+
+    fn produced(&self) -> u64 {
+        self.batcher.produced()
+    }
+}
+
+/// Batches read on a reader thread, for inputs that can wait (stdin, pipes, terminals): a
+/// bounded channel keeps memory flat, and an eventfd wakes the event loop.
+pub struct Threaded {
+    rx: Receiver<Result<Job>>,
+    notify: Arc<EventFd>,
+    produced: u64,
+    ended: bool,
+}
+
+/// Jobs read ahead of the scheduler; more would only use memory.
+const READ_AHEAD: usize = 256;
+
+impl Threaded {
+    pub fn spawn(mut batcher: Batcher, template: Arc<Template>) -> Result<Threaded> {
+        let notify = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+            .map_err(|e| Error::new(format!("cannot set up the input reader: {e}")))?;
+        let notify = Arc::new(notify);
+        let (tx, rx) = sync_channel(READ_AHEAD);
+        let wake = Arc::clone(&notify);
+        // Never joined: at exit it may still wait on a quiet stdin, and the process ends it.
+        std::thread::Builder::new()
+            .name("forkpool-input".into())
+            .stack_size(256 * 1024)
+            .spawn(move || read_ahead(&mut batcher, &template, tx, &wake))
+            .map_err(|e| Error::new(format!("cannot start the input reader: {e}")))?;
+        Ok(Threaded {
+            rx,
+            notify,
+            produced: 0,
+            ended: false,
+        })
+    }
+}
+
+fn read_ahead(
+    batcher: &mut Batcher,
+    template: &Template,
+    tx: SyncSender<Result<Job>>,
+    wake: &EventFd,
+) {
+    loop {
+        match batcher.next_job(template) {
+            Ok(Some(job)) => {
+                if tx.send(Ok(job)).is_err() {
+                    return;
+                }
+                let _ = wake.write(1);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                break;
+            }
+        }
+    }
+    // Hung up before the last wake-up, so the pull it causes sees the end.
+    drop(tx);
+    let _ = wake.write(1);
+}
+
+impl JobSource for Threaded {
+    fn pull(&mut self) -> Result<Pull> {
+        if self.ended {
+            return Ok(Pull::End);
+        }
+        // Clear first, then look: a job sent after the look sets it again.
+        let _ = self.notify.read();
+        match self.rx.try_recv() {
+            Ok(job) => {
+                let job = job?;
+                self.produced = job.seq;
+                Ok(Pull::Job(job))
+            }
+            Err(TryRecvError::Empty) => Ok(Pull::Later),
+            Err(TryRecvError::Disconnected) => {
+                self.ended = true;
+                Ok(Pull::End)
+            }
+        }
+    }
+
+    fn produced(&self) -> u64 {
+        self.produced
+    }
+
+    fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.notify.as_fd())
+    }
+}
+
+/// `--resume`, `--resume-failed`: the jobs of `inner` that an earlier run's joblog does not
+/// count as done; the others are skipped.
+pub struct Resumed<'a> {
+    inner: Box<dyn JobSource + 'a>,
+    logged: HashMap<u64, Logged>,
+    mode: Resume,
+}
+
+impl<'a> Resumed<'a> {
+    pub fn new(inner: Box<dyn JobSource + 'a>, logged: HashMap<u64, Logged>, mode: Resume) -> Self {
+        Resumed {
+            inner,
+            logged,
+            mode,
+        }
+    }
+}
+
+impl JobSource for Resumed<'_> {
+    fn pull(&mut self) -> Result<Pull> {
+        let pull = self.inner.pull()?;
+        let Pull::Job(job) = &pull else {
+            return Ok(pull);
+        };
+        let done = match (self.mode, self.logged.get(&job.seq)) {
+            (Resume::Done, Some(_)) => true,
+            (Resume::Failed, Some(l)) => !l.failed,
+            _ => false,
+        };
+        Ok(if done { Pull::Skip(job.seq) } else { pull })
+    }
+
+    fn done(&mut self, record: &JobRecord) {
+        self.inner.done(record);
+    }
+
+    fn produced(&self) -> u64 {
+        self.inner.produced()
+    }
+
+    fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.inner.notify_fd()
+    }
+}
+
+/// `--retry-failed`: the failed jobs of a joblog, run with their logged commands; every other
+/// sequence number up to the last logged one is skipped.
+pub struct Replay {
+    logged: HashMap<u64, Logged>,
+    next: u64,
+    last: u64,
+}
+
+impl Replay {
+    pub fn new(logged: HashMap<u64, Logged>) -> Replay {
+        let last = logged.keys().copied().max().unwrap_or(0);
+        Replay {
+            logged,
+            next: 1,
+            last,
+        }
+    }
+
+    /// How many jobs it will run.
+    pub fn jobs(&self) -> u64 {
+        self.logged.values().filter(|l| l.failed).count() as u64
+    }
+}
+
+impl JobSource for Replay {
+    fn pull(&mut self) -> Result<Pull> {
+        if self.next > self.last {
+            return Ok(Pull::End);
+        }
+        let seq = self.next;
+        self.next += 1;
+        Ok(match self.logged.remove(&seq) {
+            Some(l) if l.failed => Pull::Job(Job {
+                seq,
+                records: Vec::new(),
+                logged_command: Some(l.command),
+                attempts: 0,
+            }),
+            _ => Pull::Skip(seq),
+        })
+    }
+
+    fn produced(&self) -> u64 {
+        self.next - 1
+    }
+}
