@@ -5,6 +5,7 @@ mod support;
 mod compat;
 mod core;
 mod docs;
+mod faults;
 mod gnu;
 mod progress;
 mod results;
