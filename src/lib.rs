@@ -165,7 +165,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     extras.tag_template = tag_template;
     extras.total = total;
     let progress = report::progress::Progress::new(opts.progress, total);
-    let sink = Sink::stdio().with_progress(diag::screen());
+    let sink = Sink::stdio(opts.output.buffer_cap).with_progress(diag::screen());
     if opts.progress != options::Progress::Off {
         extras.progress = Some(progress);
     }
@@ -221,7 +221,8 @@ fn dry_run(
     tag: Option<&Template>,
     opts: &Options,
 ) -> Result<Outcome> {
-    let mut sink = Sink::stdio();
+    // No event loop to keep serving: write inline.
+    let mut sink = Sink::to_fds(1, 2);
     let slots = opts.jobs.max(1);
     while let Some(job) = source.next_job(template)? {
         let slot = ((job.seq - 1) % slots as u64) as usize + 1;

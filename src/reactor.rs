@@ -136,6 +136,19 @@ impl<T: Copy> Reactor<T> {
         Ok(Token(i))
     }
 
+    /// Change what the loop waits for on `fd` (None: nothing for now, but keep its token).
+    pub fn modify(&mut self, fd: BorrowedFd, token: Token, interest: Option<Interest>) {
+        let flags = match interest {
+            None => EpollFlags::empty(),
+            Some(Interest::Read) => EpollFlags::EPOLLIN,
+            Some(Interest::ReadEdge) => EpollFlags::EPOLLIN | EpollFlags::EPOLLET,
+            Some(Interest::Write) => EpollFlags::EPOLLOUT,
+        };
+        let _ = self
+            .epoll
+            .modify(fd, &mut EpollEvent::new(flags, token.0 as u64));
+    }
+
     /// Stop watching `fd`; its token may be given out again.
     pub fn remove(&mut self, fd: BorrowedFd, token: Token) {
         let _ = self.epoll.delete(fd);

@@ -301,6 +301,25 @@ impl Collector {
     pub fn flush(&mut self) -> Result<(), WriteError> {
         self.sink.flush().map_err(from_io)
     }
+
+    /// stdout's backlog is over the limit: stop reading jobs' output for now.
+    pub fn congested(&self) -> bool {
+        self.sink.congested()
+    }
+
+    /// Readable once a congested backlog has halved, after `notify_when_drained`.
+    pub fn drained_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.sink.drained_fd()
+    }
+
+    pub fn notify_when_drained(&self) {
+        self.sink.notify_when_drained();
+    }
+
+    /// Everything handed to stdout has been written out (or failed).
+    pub fn written(&self) -> bool {
+        self.sink.written()
+    }
 }
 
 /// Adapts the sink to `Write` for copying spilled segments.

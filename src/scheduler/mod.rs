@@ -71,6 +71,8 @@ enum Tag {
     Exec,
     /// The job source may have jobs.
     Input,
+    /// stdout's backlog has shrunk.
+    Output,
 }
 
 /// A job on its way: what it runs and what it printed so far.
@@ -163,6 +165,8 @@ pub struct Scheduler<'a, E: Executor> {
     total_known: bool,
     spawn_results: Vec<Done<E>>,
     exits: Vec<(u64, Exit)>,
+    /// stdout is congested: jobs' pipes are not read until its backlog shrinks.
+    paused: bool,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -192,6 +196,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(fd) = source.notify_fd() {
             reactor
                 .add(fd, Interest::ReadEdge, Tag::Input)
+                .map_err(loop_err)?;
+        }
+        if let Some(fd) = collector.drained_fd() {
+            reactor
+                .add(fd, Interest::ReadEdge, Tag::Output)
                 .map_err(loop_err)?;
         }
         let workers = match &opts.workers {
@@ -237,6 +246,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             total_known: false,
             spawn_results: Vec::new(),
             exits: Vec::new(),
+            paused: false,
         };
         if s.extras.joblog.as_ref().is_some_and(Joblog::to_stdout) {
             let r = s.collector.raw(crate::report::joblog::HEADER.as_bytes());
@@ -258,6 +268,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             let r = self.collector.flush();
             self.wrote(r);
+            self.back_pressure();
             let timeout = self.next_timeout();
             if let Err(e) = self.reactor.wait(timeout, &mut ready) {
                 self.fail(Error::new(format!("event loop failed: {e}")));
@@ -276,9 +287,38 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.finish()
     }
 
+    /// Stop reading jobs' output while stdout cannot keep up, and start again once it has.
+    fn back_pressure(&mut self) {
+        let congested = self.collector.congested();
+        if congested == self.paused {
+            return;
+        }
+        self.paused = congested;
+        for p in self.procs.iter().flatten() {
+            p.sup.pause(&mut self.reactor, congested);
+        }
+        if congested {
+            self.collector.notify_when_drained();
+        }
+    }
+
     /// The one way out: print what waits, close the display, leave nothing running.
     fn finish(&mut self) -> Result<()> {
         let r = self.collector.finish_all();
+        self.wrote(r);
+        // Let stdout's reader take the rest; an interrupt while it is slow ends forkpool.
+        let mut ready = Vec::new();
+        while !self.collector.written()
+            && self.error.is_none()
+            && self.stop.is_none_or(|s| !matches!(s, Stop::Signal(_)))
+        {
+            self.collector.notify_when_drained();
+            let _ = self
+                .reactor
+                .wait(Some(Duration::from_millis(100)), &mut ready);
+            self.handle_signals();
+        }
+        let r = self.collector.flush();
         self.wrote(r);
         if let Some(p) = self.extras.progress.as_mut() {
             p.finish();

@@ -151,6 +151,14 @@ impl<H> Supervised<H> {
         self.pipes.iter().any(Option::is_some)
     }
 
+    /// Read this process's pipes, or leave them be for now (back-pressure).
+    pub fn pause<T: Copy>(&self, reactor: &mut Reactor<T>, paused: bool) {
+        let interest = (!paused).then_some(crate::reactor::Interest::Read);
+        for (fd, token) in self.pipes.iter().flatten() {
+            reactor.modify(fd.as_fd(), *token, interest);
+        }
+    }
+
     pub fn close<T: Copy>(&mut self, stream: Stream, reactor: &mut Reactor<T>) {
         if let Some((fd, token)) = self.pipes[stream.index()].take() {
             reactor.remove(fd.as_fd(), token);
