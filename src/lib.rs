@@ -1,8 +1,10 @@
 //! forkpool: a streaming, bounded process pool that speaks GNU parallel.
 //!
 //! Data flows one way: `input` (records) -> `template` (one command per job) -> `scheduler`
-//! (slots and the event loop) -> `exec` (spawning) -> `output` (collection and printing) ->
-//! `report` (summary and exit status). `cli` holds the flags, `options` validates them.
+//! (slots, the event loop, supervised processes) -> `exec` (executors: spawn, signal, reap) ->
+//! `output` (collection and printing) -> `report` (progress, joblog, exit status). Imports flow
+//! the same way down to the shared vocabulary in `job`, `diag`, `error`, `cli` and `reactor`.
+//! This file only wires the stages together.
 
 pub mod cli;
 pub mod diag;

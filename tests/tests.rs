@@ -2,6 +2,7 @@
 
 mod support;
 
+mod architecture;
 mod compat;
 mod core;
 mod docs;
