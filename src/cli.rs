@@ -123,6 +123,12 @@ pub struct Cli {
     #[arg(long = "colsep", short = 'C', value_name = "SEP", help_heading = INPUT, allow_hyphen_values = true)]
     pub colsep: Option<OsString>,
 
+    /// Remove white space from the start (l), the end (r) or both ends (lr, rl) of each input
+    /// value, or of each column with --colsep; n: none. --colsep alone trims both ends.
+    #[arg(long = "trim", value_name = "n|l|r|lr|rl", value_parser = ["n", "l", "r", "lr", "rl"],
+          hide_possible_values = true, help_heading = INPUT)]
+    pub trim: Option<String>,
+
     /// Skip input values that are empty or only white space.
     #[arg(short = 'r', long = "no-run-if-empty", help_heading = INPUT)]
     pub no_run_if_empty: bool,

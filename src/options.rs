@@ -9,7 +9,7 @@ use regex::bytes::Regex;
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
-use crate::input::{InputConfig, SourceKind, SourceSpec};
+use crate::input::{InputConfig, SourceKind, SourceSpec, Trim};
 use crate::scheduler::Ladder;
 use std::time::Duration;
 
@@ -194,6 +194,15 @@ impl Options {
             }
             None => None,
         };
+        // As in GNU parallel, --colsep trims both ends of each column unless --trim says otherwise.
+        let trim = match cli.trim.as_deref() {
+            Some("l") => Trim::Left,
+            Some("r") => Trim::Right,
+            Some("lr" | "rl") => Trim::Both,
+            Some(_) => Trim::None,
+            None if colsep.is_some() => Trim::Both,
+            None => Trim::None,
+        };
         let header = match &cli.header {
             None => false,
             Some(h) if h == ":" => true,
@@ -260,6 +269,7 @@ impl Options {
         let input = InputConfig {
             sources: specs,
             delimiter,
+            trim,
             colsep,
             skip_empty: cli.no_run_if_empty,
             // -E '' disables the end-of-input string, as in GNU parallel.

@@ -40,6 +40,8 @@ pub struct InputConfig {
     pub sources: Vec<SourceSpec>,
     pub delimiter: Vec<u8>,
     pub colsep: Option<Regex>,
+    /// `--trim`, or `--colsep`'s default: white space removed from each value (each column).
+    pub trim: Trim,
     /// `-r`: skip values that are empty or only white space.
     pub skip_empty: bool,
     /// `-E`: a value that ends its source.
@@ -48,6 +50,48 @@ pub struct InputConfig {
     pub link_all: bool,
     /// `--header`: the first value of each source names it (or its columns).
     pub header: bool,
+}
+
+/// Which ends of a value `--trim` strips of white space.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Trim {
+    None,
+    Left,
+    Right,
+    Both,
+}
+
+impl Trim {
+    fn apply(self, v: &[u8]) -> &[u8] {
+        // Perl's \s, which GNU parallel trims with.
+        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        let start = match self {
+            Trim::Left | Trim::Both => v.iter().position(|b| !space(b)).unwrap_or(v.len()),
+            _ => 0,
+        };
+        let end = match self {
+            Trim::Right | Trim::Both => v.iter().rposition(|b| !space(b)).map_or(0, |i| i + 1),
+            _ => v.len(),
+        };
+        v.get(start..end.max(start)).unwrap_or_default()
+    }
+}
+
+/// How one value becomes a record's values: `--colsep` columns, then `--trim`.
+#[derive(Clone)]
+struct Columns {
+    colsep: Option<Regex>,
+    trim: Trim,
+}
+
+impl Columns {
+    fn split(&self, v: Vec<u8>, out: &mut Record) {
+        match (&self.colsep, self.trim) {
+            (Some(re), trim) => out.extend(re.split(&v).map(|c| trim.apply(c).to_vec())),
+            (None, Trim::None) => out.push(v),
+            (None, trim) => out.push(trim.apply(&v).to_vec()),
+        }
+    }
 }
 
 /// Header names with the 1-based positions they stand for.
@@ -108,7 +152,7 @@ struct Group {
 }
 
 impl Group {
-    fn next(&mut self, colsep: Option<&Regex>) -> Result<Option<Record>> {
+    fn next(&mut self, cols: &Columns) -> Result<Option<Record>> {
         if let Some((lists, i)) = &mut self.wrap {
             let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
             if *i >= longest || lists.iter().any(Vec::is_empty) {
@@ -124,18 +168,11 @@ impl Group {
         let mut rec = Vec::new();
         for s in &mut self.sources {
             match s.next_value()? {
-                Some(v) => split_columns(v, colsep, &mut rec),
+                Some(v) => cols.split(v, &mut rec),
                 None => return Ok(None),
             }
         }
         Ok(Some(rec))
-    }
-}
-
-fn split_columns(v: Vec<u8>, colsep: Option<&Regex>, out: &mut Record) {
-    match colsep {
-        Some(re) => out.extend(re.split(&v).map(<[u8]>::to_vec)),
-        None => out.push(v),
     }
 }
 
@@ -146,7 +183,7 @@ pub struct Inputs {
     /// The odometer over `rest`, and the current record of the first group.
     idx: Vec<usize>,
     current: Option<Record>,
-    colsep: Option<Regex>,
+    cols: Columns,
     done: bool,
 }
 
@@ -183,20 +220,24 @@ impl Inputs {
                 _ => groups.push(vec![src]),
             }
         }
+        let cols = Columns {
+            colsep: cfg.colsep,
+            trim: cfg.trim,
+        };
         let mut names = Vec::new();
         if cfg.header {
             let mut pos = 1;
             for src in groups.iter_mut().flatten() {
                 let Some(h) = src.next_value()? else { continue };
-                let mut cols = Vec::new();
-                split_columns(h, cfg.colsep.as_ref(), &mut cols);
-                for name in cols {
+                // Names are trimmed like the values: `name, age` names `{age}`.
+                let mut header = Vec::new();
+                cols.split(h, &mut header);
+                for name in header {
                     names.push((name, pos));
                     pos += 1;
                 }
             }
         }
-        let colsep = cfg.colsep;
         let mut groups = groups.into_iter().map(|sources| Group {
             sources,
             wrap: None,
@@ -208,7 +249,7 @@ impl Inputs {
                 let mut l = Vec::new();
                 while let Some(v) = s.next_value()? {
                     let mut rec = Vec::new();
-                    split_columns(v, colsep.as_ref(), &mut rec);
+                    cols.split(v, &mut rec);
                     l.push(rec);
                 }
                 lists.push(l);
@@ -218,7 +259,7 @@ impl Inputs {
         let mut rest = Vec::new();
         for mut g in groups {
             let mut all = Vec::new();
-            while let Some(r) = g.next(colsep.as_ref())? {
+            while let Some(r) = g.next(&cols)? {
                 all.push(r);
             }
             rest.push(all);
@@ -231,7 +272,7 @@ impl Inputs {
                 rest,
                 idx,
                 current: None,
-                colsep,
+                cols,
                 done,
             },
             names,
@@ -244,7 +285,7 @@ impl Inputs {
             return Ok(None);
         }
         if self.current.is_none() {
-            match self.first.next(self.colsep.as_ref())? {
+            match self.first.next(&self.cols)? {
                 Some(r) => self.current = Some(r),
                 None => {
                     self.done = true;

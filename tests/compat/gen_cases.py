@@ -289,6 +289,15 @@ case("keep-order-line-buffer-verbose", ["-k", "-v", "--line-buffer", "-j3", "ech
 case("keep-order-line-buffer-verbose-turn-mid-run", ["-k", "-v", "--line-buffer", "-j3", "echo a{}; sleep 0.{}; echo b{}", ":::", "2", "1", "3"])
 case("keep-order-line-buffer-verbose-tag", ["-k", "-v", "--tag", "--line-buffer", "-j3", "sleep 0.{}; echo {}", ":::", "3", "1", "2"])
 
+# ---- --trim and --colsep's implied trim (issue 13) ----
+case("colsep-trims-columns", ["-k", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n\t c\t,d\n")
+case("trim-n-with-colsep", ["-k", "--trim", "n", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n")
+case("trim-l-with-colsep", ["-k", "--trim", "l", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n")
+case("trim-r-with-colsep", ["-k", "--trim", "r", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n")
+case("trim-lr-whole-value", ["-k", "--trim", "lr", "echo", "[{}]", ":::", " a , b ", "\tc "])
+case("trim-rl-stdin", ["-k", "--trim", "rl", "echo", "[{}]"], stdin=" a \n b\n")
+case("trim-bad-value", ["--trim", "x", "echo", ":::", "a"])
+
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
     # recorded stdout/status (record.sh overwrites them).
