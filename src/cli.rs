@@ -34,7 +34,9 @@ REPLACEMENT STRINGS:
   {#}     the job's sequence number, from 1  {%}   the job's slot number, from 1
   {name}  the value of the column or source named by --header
 Values are shell-quoted: each reaches the job as exactly one argument, byte for byte. With no
-replacement string in COMMAND, {} is appended. With no COMMAND, each input is a command line.
+replacement string in COMMAND, {} is appended. With no COMMAND, each input is a command line;
+so is each value when COMMAND's first word holds a replacement string ({} x, {1}, run_{}): then
+no value is quoted, as in GNU parallel.
 
 EXIT STATUS:
   0        every job succeeded

@@ -298,6 +298,16 @@ case("trim-lr-whole-value", ["-k", "--trim", "lr", "echo", "[{}]", ":::", " a , 
 case("trim-rl-stdin", ["-k", "--trim", "rl", "echo", "[{}]"], stdin=" a \n b\n")
 case("trim-bad-value", ["--trim", "x", "echo", ":::", "a"])
 
+# ---- a replacement string in the first word: values are the command, unquoted (issue 13) ----
+case("leading-replacement-is-command", ["-k", "{}", ":::", "echo a b", "echo c  d"])
+case("leading-replacement-then-words", ["-k", "--dry-run", "{}", "x", "{}", ":::", "echo a b"])
+case("leading-positional-replacement", ["-k", "{2}", "{1}", ":::", "x  y", ":::", "echo c"])
+case("leading-replacement-glued", ["-k", "--dry-run", "{.}x", ":::", "echo a.b c.d"])
+case("leading-assignment-still-quoted", ["-k", "--dry-run", "V={}", "echo", "{}", ":::", "a b"])
+case("leading-space-still-quoted", ["-k", "--dry-run", " {}", "x", ":::", "echo a b"])
+case("leading-replacement-with-q", ["-k", "--dry-run", "-q", "{}", "x", ":::", "echo a b"])
+case("leading-seq-unquotes-all", ["-k", "--dry-run", "{#}", "{}", ":::", "a b"])
+
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
     # recorded stdout/status (record.sh overwrites them).
