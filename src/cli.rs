@@ -331,7 +331,7 @@ pub struct Cli {
     pub tmpdir: Option<PathBuf>,
 
     /// The command template, then the input sources: ::: VALUES, :::: FILES, and :::+ / ::::+ to
-    /// pair a source with the one before it.
+    /// pair a source with the one before it (::::+ pairs each of its files so).
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }

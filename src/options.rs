@@ -412,10 +412,11 @@ fn split_sources(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Vec<SourceSpec>)
                     return Err(Error::new(":::: must be followed by at least one file")
                         .with_hint("write :::: FILE, or :::: - for stdin"));
                 }
-                for (i, f) in files.drain(..).enumerate() {
+                // As in GNU parallel, every file after ::::+ is linked to the one before it.
+                for f in files.drain(..) {
                     sources.push(SourceSpec {
                         kind: SourceKind::File(f),
-                        linked: linked && i == 0,
+                        linked,
                     });
                 }
             }
@@ -448,11 +449,10 @@ fn split_sources(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Vec<SourceSpec>)
         }
     }
     flush(current, &mut files, &mut values, &mut sources)?;
-    if sources.first().is_some_and(|s| s.linked) {
-        return Err(Error::new(
-            ":::+ and ::::+ pair a source with the one before it, but there is none",
-        )
-        .with_hint("start with ::: or ::::"));
+    // GNU parallel: a first source has nothing before it to pair with, so `::::+ f1 f2` links f2
+    // to f1 and a leading `:::+` is a plain `:::`.
+    if let Some(first) = sources.first_mut() {
+        first.linked = false;
     }
     Ok((command, sources))
 }

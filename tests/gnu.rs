@@ -318,7 +318,7 @@ fn a_linked_file_source_may_come_first_and_links_every_file_after_it() {
         .stderr("");
     forkpool()
         .args([
-            "-k", "echo", "{1}", "{2}", "::::+", &f1, &f2, ":::", "p", "q",
+            "-k", "echo", "{1}", "{2}", "{3}", "::::+", &f1, &f2, ":::", "p", "q",
         ])
         .assert()
         .success()

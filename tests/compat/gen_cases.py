@@ -308,6 +308,15 @@ case("leading-space-still-quoted", ["-k", "--dry-run", " {}", "x", ":::", "echo 
 case("leading-replacement-with-q", ["-k", "--dry-run", "-q", "{}", "x", ":::", "echo a b"])
 case("leading-seq-unquotes-all", ["-k", "--dry-run", "{#}", "{}", ":::", "a b"])
 
+# ---- ::::+ links every file after it; a first linked source has nothing to link to (issue 13) ----
+case("link-plus-files-first", ["-k", "echo", "{1}", "-", "{2}", "::::+", "in1", "in2"],
+     files={"in1": "1\n2\n3\n", "in2": "a\nb\n"})
+case("link-plus-files-first-then-cross", ["-k", "echo", "::::+", "in1", "in2", ":::", "p", "q"],
+     files={"in1": "1\n2\n3\n", "in2": "a\nb\n"})
+case("link-plus-files-all-linked", ["-k", "echo", "::::", "in1", "::::+", "in2", "in3"],
+     files={"in1": "1\n2\n3\n", "in2": "a\nb\n", "in3": "x\ny\nz\nw\n"})
+case("link-plus-colon-first", ["-k", "echo", ":::+", "a", "b", ":::", "c", "d"])
+
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
     # recorded stdout/status (record.sh overwrites them).
