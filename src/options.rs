@@ -162,7 +162,8 @@ impl Options {
             })
             .collect();
         specs.extend(sources);
-        if specs.is_empty() {
+        let implied_stdin = specs.is_empty();
+        if implied_stdin {
             specs.push(SourceSpec {
                 kind: SourceKind::File(PathBuf::from("-")),
                 linked: false,
@@ -276,6 +277,7 @@ impl Options {
             eof: cli.eof.map(OsString::into_vec).filter(|e| !e.is_empty()),
             link_all: cli.link,
             header,
+            implied_stdin,
         };
         let delay = cli
             .delay

@@ -50,6 +50,8 @@ pub struct InputConfig {
     pub link_all: bool,
     /// `--header`: the first value of each source names it (or its columns).
     pub header: bool,
+    /// No source was given, so the one source is stdin: say so when that is a terminal.
+    pub implied_stdin: bool,
 }
 
 /// Which ends of a value `--trim` strips of white space.
@@ -191,6 +193,14 @@ impl Inputs {
     /// Open every source (so that a missing file fails before any job runs) and read headers.
     /// Returns the inputs and the header names with their 1-based positions.
     pub fn open(cfg: InputConfig) -> Result<(Inputs, Names)> {
+        use std::io::IsTerminal;
+        // Otherwise forkpool would wait silently for input the user may not know it wants (GNU
+        // parallel warns too, also only when stderr is a terminal to see it on).
+        if cfg.implied_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            crate::report::warn(
+                "reading job inputs from stdin (a terminal): end them with Ctrl-D, or give them with ::: VALUES or :::: FILE",
+            );
+        }
         let mut groups: Vec<Vec<Source>> = Vec::new();
         for spec in cfg.sources {
             let (stream, name) = match spec.kind {
