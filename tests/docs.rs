@@ -6,7 +6,8 @@
 //!
 //! Without `UPDATE_DOCS`, `generated_docs_are_up_to_date` fails when the committed files differ
 //! from a fresh generation. Nothing here lists the options by hand, so new flags need only the
-//! regeneration.
+//! regeneration. The README's comparison table and `--json` field list are checked against its
+//! departures list and the real output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -509,4 +510,63 @@ fn man_page_renders_cleanly() {
         page.display(),
         wide.join("\n")
     );
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+/// The comparison table says just "same" only of options that no departure is about.
+#[test]
+fn readme_table_calls_nothing_same_that_is_a_departure() {
+    let text = readme();
+    let departures: Vec<&str> = text
+        .split("Departures from GNU parallel, on purpose:")
+        .nth(1)
+        .expect("a departures list")
+        .lines()
+        .take_while(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with("- `"))
+        .collect();
+    for row in text.lines().filter(|l| l.ends_with("| same |")) {
+        for option in row.split('`').skip(1).step_by(2) {
+            let name = option.split_whitespace().next().unwrap_or(option);
+            let listed = departures.iter().find(|d| {
+                d.split('`')
+                    .nth(1)
+                    .and_then(|s| s.split_whitespace().next())
+                    == Some(name)
+            });
+            assert!(
+                listed.is_none(),
+                "{name} is \"same\" in the table but a departure: {listed:?}"
+            );
+        }
+    }
+}
+
+/// Every key of a `--json` object is in the README's field list, and `worker` is described as
+/// the number it is with `--init`.
+#[test]
+fn readme_json_field_list_matches_the_output() {
+    let out = crate::support::forkpool()
+        .args(["--json", "--init", "true", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    let text = readme();
+    let fields = text
+        .split("- `--json`:")
+        .nth(1)
+        .and_then(|t| t.split("\n- ").next())
+        .expect("the --json paragraph");
+    let keys = regex::Regex::new(r#""([a-z_]+)":"#).unwrap();
+    for key in keys.captures_iter(&line).map(|c| c[1].to_string()) {
+        assert!(
+            fields.contains(&format!("`{key}`")),
+            "{key} missing from: {fields}"
+        );
+    }
+    assert!(line.contains("\"worker\":1"), "{line}");
+    assert!(!fields.contains("`worker` (null)"), "{fields}");
 }
