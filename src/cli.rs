@@ -90,7 +90,8 @@ EXAMPLES:
   Every combination of two lists:
     forkpool echo {1}-{2} ::: a b ::: 1 2
   One scratch database per slot for sharded tests, dropped at the end:
-    forkpool -j4 --init 'createdb t$FORKPOOL_SLOT && echo DB=t$FORKPOOL_SLOT >> $FORKPOOL_ENV' \\
+    forkpool -j4 --init 'createdb t$FORKPOOL_SLOT &&
+        echo DB=t$FORKPOOL_SLOT >> $FORKPOOL_ENV' \\
       --teardown 'dropdb $DB' pytest {} ::: tests/test_*.py
   Columns of a CSV file:
     forkpool --colsep , --header : echo {name} is {age} :::: people.csv";

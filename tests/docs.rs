@@ -570,3 +570,82 @@ fn readme_json_field_list_matches_the_output() {
     assert!(line.contains("\"worker\":1"), "{line}");
     assert!(!fields.contains("`worker` (null)"), "{fields}");
 }
+
+/// Roff text back to what a reader copies from the rendered page.
+fn unroff(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        for (esc, text) in [
+            ("-", "-"),
+            ("\\", "\\"),
+            ("*(Aq", "'"),
+            ("(dq", "\""),
+            ("&", ""),
+            ("e", "\\"),
+        ] {
+            if let Some(r) = rest.strip_prefix(esc) {
+                out.push_str(text);
+                rest = r;
+                break;
+            }
+        }
+    }
+    out + rest
+}
+
+/// Every example in the man page is shell that works when copied: it passes `sh -n`, and none of
+/// its lines was wrapped to fit the page (a break inside quotes leaves valid shell that does
+/// something else: `--init '... && echo` / `DB=...'`).
+#[test]
+fn man_page_examples_run_when_copied() {
+    let page = String::from_utf8(man_page()).unwrap();
+    let section = page
+        .split(".SH EXAMPLES\n")
+        .nth(1)
+        .and_then(|s| s.split("\n.SH ").next())
+        .expect("an EXAMPLES section");
+    let source = command()
+        .get_after_long_help()
+        .expect("after-help")
+        .to_string();
+    let source: Vec<&str> = source.lines().map(str::trim).collect();
+    let examples: Vec<Vec<String>> = section
+        .split(".nf\n")
+        .skip(1)
+        .map(|b| {
+            let block = b.split("\n.fi").next().unwrap();
+            block.lines().map(unroff).collect()
+        })
+        .collect();
+    assert!(examples.len() >= 5, "{section}");
+    for lines in examples {
+        let script = lines.join("\n");
+        for line in &lines {
+            assert!(
+                source.contains(&line.trim()),
+                "the man page wrapped this example; shorten its lines in src/cli.rs:\n{script}"
+            );
+        }
+        let mut sh = Command::new("sh")
+            .arg("-n")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        sh.stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = sh.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "sh -n refuses the example:\n{script}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
