@@ -394,6 +394,8 @@ fn is_direct(tokens: &[Token]) -> bool {
             {
                 return false;
             }
+            // To the shell a newline ends the command; only a blank separates words.
+            Token::Space(s) if s.contains(&b'\n') => return false,
             Token::Space(_) => first_word = false,
             _ => {}
         }
