@@ -330,3 +330,22 @@ fn a_linked_file_source_may_come_first_and_links_every_file_after_it() {
         .success()
         .stdout("ac\nad\nbc\nbd\n");
 }
+
+/// GNU parallel splits with Perl's `split`, where a separator that matches the empty string
+/// splits between characters: `--colsep '|'` (an empty alternation) gives `a` for `{1}`.
+#[test]
+fn colsep_that_can_match_nothing_splits_between_characters() {
+    forkpool()
+        .args(["--colsep", "|", "echo", "[{1}]", "[{2}]", "[{3}]"])
+        .write_stdin("a|b\n")
+        .assert()
+        .success()
+        .stdout("[a] [|] [b]\n")
+        .stderr("");
+    forkpool()
+        .args(["--colsep", " *", "echo", "[{1}]", "[{2}]"])
+        .write_stdin("a  b\n")
+        .assert()
+        .success()
+        .stdout("[a] [b]\n");
+}

@@ -89,11 +89,31 @@ struct Columns {
 impl Columns {
     fn split(&self, v: Vec<u8>, out: &mut Record) {
         match (&self.colsep, self.trim) {
-            (Some(re), trim) => out.extend(re.split(&v).map(|c| trim.apply(c).to_vec())),
+            (Some(re), trim) => out.extend(perl_split(re, &v).map(|c| trim.apply(c).to_vec())),
             (None, Trim::None) => out.push(v),
             (None, trim) => out.push(trim.apply(&v).to_vec()),
         }
     }
+}
+
+/// Split `v` at `re` as Perl's `split /re/, v, -1` does in GNU parallel: an empty match at the
+/// start or where the previous match ended does not split, so a separator that can match nothing
+/// (`--colsep '|'`) splits between characters instead of giving empty columns. An empty value is
+/// one empty column.
+fn perl_split<'a>(re: &Regex, v: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    let mut prev_end = None;
+    for m in re.find_iter(v) {
+        if m.is_empty() && (m.start() == 0 || prev_end == Some(m.start())) {
+            continue;
+        }
+        fields.push(&v[start..m.start()]);
+        start = m.end();
+        prev_end = Some(m.end());
+    }
+    fields.push(&v[start..]);
+    fields.into_iter()
 }
 
 /// Header names with the 1-based positions they stand for.
@@ -364,4 +384,30 @@ fn open_file(path: &PathBuf) -> Result<Box<dyn Read>> {
         return Ok(Box::new(std::io::empty()));
     }
     Ok(Box::new(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(sep: &str, v: &str) -> Vec<String> {
+        let re = Regex::new(&format!("(?-u:{sep})")).unwrap();
+        perl_split(&re, v.as_bytes())
+            .map(|f| String::from_utf8(f.to_vec()).unwrap())
+            .collect()
+    }
+
+    /// Each expected list is what `perl -e 'split /SEP/, V, -1'` gives.
+    #[test]
+    fn columns_split_as_perl_does() {
+        assert_eq!(split("|", "a|b"), ["a", "|", "b", ""]);
+        assert_eq!(split("", "ab"), ["a", "b", ""]);
+        assert_eq!(split(" *", "a  b"), ["a", "b", ""]);
+        assert_eq!(split(" *", " a"), ["", "a", ""]);
+        assert_eq!(split("b*", "ab"), ["a", ""]);
+        assert_eq!(split(",*", "a,b,,"), ["a", "b", ""]);
+        assert_eq!(split(",", "a,b,,"), ["a", "b", "", ""]);
+        assert_eq!(split(",", ",a"), ["", "a"]);
+        assert_eq!(split(",", ""), [""]);
+    }
 }

@@ -317,6 +317,11 @@ case("link-plus-files-all-linked", ["-k", "echo", "::::", "in1", "::::+", "in2",
      files={"in1": "1\n2\n3\n", "in2": "a\nb\n", "in3": "x\ny\nz\nw\n"})
 case("link-plus-colon-first", ["-k", "echo", ":::+", "a", "b", ":::", "c", "d"])
 
+# ---- --colsep with a regex that matches the empty string: Perl's split (issue 19) ----
+case("colsep-empty-match-alternation", ["-k", "--colsep", "|", "echo", "[{1}]", "[{2}]", "[{3}]"], stdin="a|b\nxy\n")
+case("colsep-empty-match-star", ["-k", "--colsep", " *", "echo", "[{1}]", "[{2}]", "[{3}]"], stdin="a  b\n c\n")
+case("colsep-trailing-empty-columns", ["-k", "--colsep", ",", "echo", "[{1}]", "[{2}]", "[{3}]", "[{4}]"], stdin="a,b,,\n,a\n")
+
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
     # recorded stdout/status (record.sh overwrites them).
