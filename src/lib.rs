@@ -39,6 +39,10 @@ pub fn run() -> Outcome {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
+            if let Some(why) = cli::explain_unknown(&e) {
+                report::error(&why);
+                return Outcome::Exit(EXIT_ERROR);
+            }
             // clap's own message (with its suggestions), in forkpool's error style.
             report::raw_error(&format!("forkpool: {e}"));
             return Outcome::Exit(EXIT_ERROR);

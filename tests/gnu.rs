@@ -349,3 +349,52 @@ fn colsep_that_can_match_nothing_splits_between_characters() {
         .success()
         .stdout("[a] [b]\n");
 }
+
+#[test]
+fn a_gnu_parallel_option_forkpool_lacks_is_named_as_such() {
+    forkpool()
+        .args(["--plus", "echo", "{}", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: --plus is GNU parallel's; forkpool does not support it yet\n\
+             forkpool: hint: use shell expansion in the command instead: forkpool 'f={}; echo \"${f%.gz}\"'\n",
+        );
+    forkpool()
+        .args(["-S", "host", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: -S is GNU parallel's; forkpool does not support it yet\n\
+             forkpool: hint: run ssh in the command: forkpool ssh {} uptime :::: hosts.txt\n",
+        );
+    forkpool()
+        .args(["--tmux", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr("forkpool: error: --tmux is GNU parallel's; forkpool does not support it yet\n");
+    forkpool()
+        .args(["--keeporder", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: --keeporder is GNU parallel's spelling; forkpool's is --keep-order\n",
+        );
+}
+
+#[test]
+fn an_ambiguous_abbreviation_lists_the_options_it_could_be() {
+    forkpool()
+        .args(["--jo", "2", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: --jo is ambiguous: it could be --joblog or --jobs\n\
+             forkpool: hint: write more of the option's name\n",
+        );
+}
