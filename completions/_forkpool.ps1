@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'forkpool' -ScriptBlock {
             [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'Input values are separated by DELIM (escapes: \n \t \0 \\)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)')
             [CompletionResult]::new('--colsep', '--colsep', [CompletionResultType]::ParameterName, 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)')
+            [CompletionResult]::new('--trim', '--trim', [CompletionResultType]::ParameterName, 'Remove white space from the start (l), the end (r) or both ends (lr, rl) of each input value, or of each column with --colsep; n: none. --colsep alone trims both ends')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'The first value of each source (its first line with --colsep) names it: use {name}. Only '':'' (the first line) is supported')
             [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'Stop reading an input source at the value STR')
             [CompletionResult]::new('--eof', '--eof', [CompletionResultType]::ParameterName, 'Stop reading an input source at the value STR')

@@ -24,6 +24,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --delimiter 'Input values are separated by DELIM (escapes: \n \t \0 \\)'
             cand -C 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)'
             cand --colsep 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)'
+            cand --trim 'Remove white space from the start (l), the end (r) or both ends (lr, rl) of each input value, or of each column with --colsep; n: none. --colsep alone trims both ends'
             cand --header 'The first value of each source (its first line with --colsep) names it: use {name}. Only '':'' (the first line) is supported'
             cand -E 'Stop reading an input source at the value STR'
             cand --eof 'Stop reading an input source at the value STR'

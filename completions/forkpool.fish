@@ -1,6 +1,11 @@
 complete -c forkpool -s a -l arg-file -d 'Read job inputs from FILE (repeatable; - is stdin), as :::: FILE does' -r -F
 complete -c forkpool -s d -l delimiter -d 'Input values are separated by DELIM (escapes: \\n \\t \\0 \\\\)' -r
 complete -c forkpool -s C -l colsep -d 'Split each input value into columns at the regular expression SEP ({1}, {2}, ...)' -r
+complete -c forkpool -l trim -d 'Remove white space from the start (l), the end (r) or both ends (lr, rl) of each input value, or of each column with --colsep; n: none. --colsep alone trims both ends' -r -f -a "n\t''
+l\t''
+r\t''
+lr\t''
+rl\t''"
 complete -c forkpool -l header -d 'The first value of each source (its first line with --colsep) names it: use {name}. Only \':\' (the first line) is supported' -r
 complete -c forkpool -s E -l eof -d 'Stop reading an input source at the value STR' -r
 complete -c forkpool -s I -d 'Use STR instead of {} as the replacement string for the input' -r

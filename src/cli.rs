@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, CommandFactory, Parser};
 
+use crate::error::Error;
+
 const INPUT: &str = "Input";
 const COMMAND: &str = "Command";
 const SCHEDULING: &str = "Scheduling";
@@ -34,7 +36,9 @@ REPLACEMENT STRINGS:
   {#}     the job's sequence number, from 1  {%}   the job's slot number, from 1
   {name}  the value of the column or source named by --header
 Values are shell-quoted: each reaches the job as exactly one argument, byte for byte. With no
-replacement string in COMMAND, {} is appended. With no COMMAND, each input is a command line.
+replacement string in COMMAND, {} is appended. With no COMMAND, each input is a command line;
+so is each value when COMMAND's first word holds a replacement string ({} x, {1}, run_{}): then
+no value is quoted, as in GNU parallel.
 
 EXIT STATUS:
   0        every job succeeded
@@ -86,7 +90,8 @@ EXAMPLES:
   Every combination of two lists:
     forkpool echo {1}-{2} ::: a b ::: 1 2
   One scratch database per slot for sharded tests, dropped at the end:
-    forkpool -j4 --init 'createdb t$FORKPOOL_SLOT && echo DB=t$FORKPOOL_SLOT >> $FORKPOOL_ENV' \\
+    forkpool -j4 --init 'createdb t$FORKPOOL_SLOT &&
+        echo DB=t$FORKPOOL_SLOT >> $FORKPOOL_ENV' \\
       --teardown 'dropdb $DB' pytest {} ::: tests/test_*.py
   Columns of a CSV file:
     forkpool --colsep , --header : echo {name} is {age} :::: people.csv";
@@ -122,6 +127,12 @@ pub struct Cli {
     /// Split each input value into columns at the regular expression SEP ({1}, {2}, ...).
     #[arg(long = "colsep", short = 'C', value_name = "SEP", help_heading = INPUT, allow_hyphen_values = true)]
     pub colsep: Option<OsString>,
+
+    /// Remove white space from the start (l), the end (r) or both ends (lr, rl) of each input
+    /// value, or of each column with --colsep; n: none. --colsep alone trims both ends.
+    #[arg(long = "trim", value_name = "n|l|r|lr|rl", value_parser = ["n", "l", "r", "lr", "rl"],
+          hide_possible_values = true, help_heading = INPUT)]
+    pub trim: Option<String>,
 
     /// Skip input values that are empty or only white space.
     #[arg(short = 'r', long = "no-run-if-empty", help_heading = INPUT)]
@@ -323,7 +334,7 @@ pub struct Cli {
     pub tmpdir: Option<PathBuf>,
 
     /// The command template, then the input sources: ::: VALUES, :::: FILES, and :::+ / ::::+ to
-    /// pair a source with the one before it.
+    /// pair a source with the one before it (::::+ pairs each of its files so).
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
@@ -331,4 +342,370 @@ pub struct Cli {
 /// The clap command, for the man page and completions.
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+const SSH: &str = "run ssh in the command: forkpool ssh {} uptime :::: hosts.txt";
+const PIPE: &str =
+    "split the input into files first (split -n l/4 big.txt part.), then: forkpool CMD ::: part.*";
+
+/// GNU parallel's options (20221122), each with its aliases as GNU spells them (`|` between)
+/// and what to use instead, if anything. A group that shares a name with a forkpool option is a
+/// spelling of that option. Retired and internal options are left out.
+const GNU_OPTIONS: &[(&str, &str)] = &[
+    ("E", ""),
+    ("I", ""),
+    ("L", ""),
+    ("X", ""),
+    ("m", ""),
+    ("v", ""),
+    ("arg-file|argfile|a", ""),
+    ("arg-file-sep|argfilesep", ""),
+    ("arg-sep|argsep", ""),
+    ("bar", ""),
+    ("basefile|bf", SSH),
+    ("basenameextensionreplace|bner", ""),
+    ("basenamereplace|bnr", ""),
+    ("bg", ""),
+    ("bin", ""),
+    ("block-size|blocksize|block", PIPE),
+    ("block-timeout|blocktimeout|bt", PIPE),
+    ("bug", ""),
+    ("cat", PIPE),
+    ("cleanup", SSH),
+    ("col-sep|colsep|C", ""),
+    (
+        "color-failed|colour-failed|colorfailed|colourfailed|color-fail|colour-fail|colorfail|colourfail|cf",
+        "",
+    ),
+    (
+        "color|colour",
+        "use --tag or --tagstring to tell the jobs' output apart",
+    ),
+    ("compress", ""),
+    ("controlmaster|M", SSH),
+    ("csv", "use --colsep , for CSV without quoted fields"),
+    ("ctag", "use --tag"),
+    ("ctag-string|ctagstring", "use --tagstring"),
+    ("debug|D", ""),
+    ("delay", ""),
+    ("delimiter|d", ""),
+    ("dirnamereplace|dnr", ""),
+    ("dry-run|dryrun|dr", ""),
+    ("embed", ""),
+    (
+        "env",
+        "jobs inherit forkpool's environment: export the variable before running forkpool",
+    ),
+    ("eof|e", ""),
+    ("eta", ""),
+    ("exit|x", ""),
+    ("extensionreplace|er", ""),
+    ("fg", ""),
+    ("fifo", PIPE),
+    ("filter", ""),
+    ("filter-hosts|filterhosts|filter-host", SSH),
+    ("gnu", ""),
+    ("group", ""),
+    ("group-by|groupby", ""),
+    ("halt-on-error|haltonerror|halt", ""),
+    ("header", ""),
+    ("help|h", ""),
+    ("hgrp|hostgrp|hostgroup|hostgroups", SSH),
+    ("interactive|p", ""),
+    ("joblog|jl", ""),
+    ("jobs|j", ""),
+    ("keep-order|keeporder|k", ""),
+    ("latest-line|latestline|ll", "use --line-buffer"),
+    ("limit", ""),
+    ("line-buffer|line-buffered|linebuffer|linebuffered|lb", ""),
+    ("link|xapply", ""),
+    (
+        "linkinputsource|xapplyinputsource",
+        "use :::+ or ::::+ to link a source to the one before it",
+    ),
+    ("load", ""),
+    ("max-args|maxargs|n", ""),
+    ("max-chars|maxchars|s", ""),
+    ("max-line-length-allowed|maxlinelengthallowed", ""),
+    ("max-lines|maxlines|l", ""),
+    ("max-procs|maxprocs|P", ""),
+    ("max-replace-args|maxreplaceargs|N", ""),
+    ("memfree", ""),
+    ("memsuspend", ""),
+    ("min-version|minversion", ""),
+    (
+        "nice",
+        "run forkpool itself under nice (nice -n 10 forkpool ...); jobs inherit it",
+    ),
+    ("no-keep-order|nokeeporder|nok|no-k", "leave out -k"),
+    ("no-run-if-empty|norunifempty|r", ""),
+    ("nonall", SSH),
+    ("noswap", ""),
+    ("null|0", ""),
+    ("number-of-cores|numberofcores", "use nproc"),
+    ("number-of-cpus|numberofcpus", "use nproc"),
+    ("number-of-sockets|numberofsockets", ""),
+    ("number-of-threads|numberofthreads", "use nproc"),
+    ("onall", SSH),
+    ("open-tty|o", ""),
+    ("output-as-files|outputasfiles|files", "use --results DIR"),
+    ("parens", ""),
+    ("pipe-part|pipepart", PIPE),
+    ("pipe|spreadstdin", PIPE),
+    ("plain", ""),
+    (
+        "plus",
+        "use shell expansion in the command instead: forkpool 'f={}; echo \"${f%.gz}\"'",
+    ),
+    ("process-slot-var|processslotvar", "use {%} in the command"),
+    ("profile|J", ""),
+    ("progress", "use --bar or --eta"),
+    ("quote|q", ""),
+    ("recend", PIPE),
+    ("recordenv|record-env", ""),
+    ("recstart", PIPE),
+    ("regexp|regex", PIPE),
+    ("remove-rec-sep|removerecsep|rrs", PIPE),
+    ("replace|i", "use -I STR"),
+    ("results|result|res", ""),
+    ("resume", ""),
+    ("resume-failed|resumefailed", ""),
+    ("retries", ""),
+    ("retry-failed|retryfailed", ""),
+    ("return", SSH),
+    ("round-robin|roundrobin|round", PIPE),
+    ("rpl", ""),
+    ("rsync-opts|rsyncopts", SSH),
+    ("semaphore", ""),
+    ("semaphore-name|semaphorename|id", ""),
+    ("semaphore-timeout|semaphoretimeout|st", ""),
+    ("seqreplace", ""),
+    ("session", ""),
+    ("shard", ""),
+    ("shebang|hashbang", ""),
+    ("shell-completion|shellcompletion", ""),
+    ("shell-quote|shellquote|shell_quote", ""),
+    ("show-limits|showlimits", ""),
+    ("shuf", "shuffle the input first: shuf FILE | forkpool CMD"),
+    ("silent", ""),
+    ("skip-first-line|skipfirstline", ""),
+    ("slotreplace", ""),
+    ("sql-and-worker|sqlandworker", ""),
+    ("sql-master|sqlmaster", ""),
+    ("sql-worker|sqlworker", ""),
+    ("ssh", SSH),
+    ("ssh-delay|sshdelay", SSH),
+    ("sshlogin|S", SSH),
+    ("sshloginfile|slf", SSH),
+    ("tag", ""),
+    ("tag-string|tagstring", ""),
+    ("tee", ""),
+    ("template|tmpl", ""),
+    ("term-seq|termseq", ""),
+    ("timeout", ""),
+    ("tmpdir|tempdir", ""),
+    ("tmux", ""),
+    ("tmux-pane|tmuxpane", ""),
+    ("tollef", ""),
+    ("total-jobs|totaljobs|total", "use --bar or --eta"),
+    ("transfer", SSH),
+    (
+        "transfer-file|transferfile|transfer-files|transferfiles|tf",
+        SSH,
+    ),
+    ("trc", SSH),
+    ("trim", ""),
+    ("tty", ""),
+    ("ungroup|u", ""),
+    (
+        "use-compress-program|compress-program|usecompressprogram|compressprogram",
+        "",
+    ),
+    ("use-cores-instead-of-threads|usecoresinsteadofthreads", ""),
+    ("use-cpus-instead-of-cores|usecpusinsteadofcores", ""),
+    (
+        "use-decompress-program|decompress-program|usedecompressprogram|decompressprogram",
+        "",
+    ),
+    (
+        "use-sockets-instead-of-threads|usesocketsinsteadofthreads",
+        "",
+    ),
+    ("verbose|t", ""),
+    ("version|V", ""),
+    ("wait", ""),
+    ("will-cite|willcite|nn|nonotice|no-notice", ""),
+    (
+        "work-dir|workdir|wd",
+        "change directory in the command: forkpool 'cd DIR && CMD {}'",
+    ),
+    ("xargs", ""),
+];
+
+/// A clearer message than clap's for an option forkpool does not know: one of GNU parallel's
+/// (not supported yet, or spelled differently here), or an abbreviation of several of forkpool's.
+/// None when clap's own message is the better one.
+pub fn explain_unknown(err: &clap::Error) -> Option<Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(typed)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let typed = typed.split('=').next().unwrap_or(typed);
+    let (dashes, name) = match typed.strip_prefix("--") {
+        Some(n) => ("--", n),
+        None => ("-", typed.strip_prefix('-')?),
+    };
+    if name.is_empty() || (dashes == "-" && name.chars().count() != 1) {
+        return None;
+    }
+    let mut cmd = command();
+    cmd.build();
+    // Each forkpool option's names, its long name first.
+    let ours: Vec<Vec<String>> = cmd
+        .get_arguments()
+        .map(|a| {
+            let longs = a
+                .get_long()
+                .into_iter()
+                .chain(a.get_all_aliases().unwrap_or_default());
+            let shorts = a
+                .get_short()
+                .into_iter()
+                .chain(a.get_all_short_aliases().unwrap_or_default());
+            longs
+                .map(str::to_string)
+                .chain(shorts.map(String::from))
+                .collect()
+        })
+        .collect();
+    let flag = |n: &str| {
+        if n.chars().count() == 1 {
+            format!("-{n}")
+        } else {
+            format!("--{n}")
+        }
+    };
+    let explain = |(names, hint): &(&str, &str), shown: String| {
+        let ours = names
+            .split('|')
+            .find_map(|n| ours.iter().find(|o| o.iter().any(|o| o == n)))
+            .map(|o| flag(&o[0]));
+        let e = match ours {
+            Some(o) => Error::new(format!(
+                "{shown} is GNU parallel's spelling; forkpool's is {o}"
+            )),
+            None => Error::new(format!(
+                "{shown} is GNU parallel's; forkpool does not support it yet"
+            )),
+        };
+        if hint.is_empty() {
+            e
+        } else {
+            e.with_hint(*hint)
+        }
+    };
+    if let Some(g) = gnu_options(|n| n == name).first() {
+        return Some(explain(g, typed.to_string()));
+    }
+    if dashes == "-" {
+        return None;
+    }
+    // clap refuses an abbreviation that fits several options: name them.
+    let mut fits: Vec<String> = ours
+        .iter()
+        .filter_map(|names| names.iter().find(|n| n.len() > 1 && n.starts_with(name)))
+        .map(|n| flag(n))
+        .collect();
+    fits.sort();
+    if fits.len() > 1 {
+        let (last, rest) = fits.split_last().expect("two or more");
+        return Some(
+            Error::new(format!(
+                "{typed} is ambiguous: it could be {} or {last}",
+                rest.join(", ")
+            ))
+            .with_hint("write more of the option's name"),
+        );
+    }
+    match gnu_options(|n| n.len() > 1 && n.starts_with(name))[..] {
+        [g] => {
+            let long = g.0.split('|').next().expect("a name");
+            Some(explain(g, format!("{typed} (--{long})")))
+        }
+        _ => None,
+    }
+}
+
+/// GNU parallel's options that have a name `pred` accepts.
+fn gnu_options(pred: impl Fn(&str) -> bool) -> Vec<&'static (&'static str, &'static str)> {
+    GNU_OPTIONS
+        .iter()
+        .filter(|(names, _)| names.split('|').any(&pred))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message and hint `explain_unknown` gives for `args`, if any.
+    fn explained(args: &[&str]) -> Option<(String, Option<String>)> {
+        let err = Cli::try_parse_from(std::iter::once("forkpool").chain(args.iter().copied()))
+            .expect_err("a parse error");
+        explain_unknown(&err).map(|e| (e.to_string(), e.hint().map(str::to_string)))
+    }
+
+    #[test]
+    fn gnu_options_are_named_and_abbreviations_resolved() {
+        let msg = |args: &[&str]| explained(args).map(|(m, _)| m);
+        assert_eq!(
+            msg(&["--pipe", "wc"]).as_deref(),
+            Some("--pipe is GNU parallel's; forkpool does not support it yet")
+        );
+        assert_eq!(
+            msg(&["--nice=10", "echo"]).as_deref(),
+            Some("--nice is GNU parallel's; forkpool does not support it yet")
+        );
+        assert_eq!(
+            msg(&["-S", "host", "echo"]).as_deref(),
+            Some("-S is GNU parallel's; forkpool does not support it yet")
+        );
+        assert_eq!(
+            msg(&["--keeporder", "echo"]).as_deref(),
+            Some("--keeporder is GNU parallel's spelling; forkpool's is --keep-order")
+        );
+        assert_eq!(
+            msg(&["--prog", "echo"]).as_deref(),
+            Some("--prog (--progress) is GNU parallel's; forkpool does not support it yet")
+        );
+        assert_eq!(
+            msg(&["--jo", "4", "echo"]).as_deref(),
+            Some("--jo is ambiguous: it could be --joblog or --jobs")
+        );
+        // Neither GNU parallel's nor an abbreviation: clap's message stands.
+        assert_eq!(msg(&["--frobnicate", "echo"]), None);
+        assert_eq!(msg(&["-j", "x", "-Z"]), None);
+    }
+
+    #[test]
+    fn every_gnu_option_forkpool_lacks_is_explained() {
+        for (names, _) in GNU_OPTIONS {
+            for n in names.split('|') {
+                let typed = if n.len() == 1 {
+                    format!("-{n}")
+                } else {
+                    format!("--{n}")
+                };
+                // Names forkpool has parse; the rest must be explained.
+                if let Err(err) = Cli::try_parse_from(["forkpool", &typed, "x", "echo"])
+                    && err.kind() == clap::error::ErrorKind::UnknownArgument
+                {
+                    assert!(explain_unknown(&err).is_some(), "{typed}");
+                }
+            }
+        }
+    }
 }

@@ -47,6 +47,10 @@ pub fn run() -> Outcome {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
+            if let Some(why) = cli::explain_unknown(&e) {
+                diag::error(&why.to_string(), why.hint());
+                return Outcome::Exit(EXIT_ERROR);
+            }
             // clap's own message (with its suggestions), in forkpool's error style.
             diag::raw(&format!("forkpool: {e}"));
             return Outcome::Exit(EXIT_ERROR);

@@ -9,7 +9,7 @@ use regex::bytes::Regex;
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
-use crate::input::{InputConfig, SourceKind, SourceSpec};
+use crate::input::{InputConfig, SourceKind, SourceSpec, Trim};
 use crate::job::Ladder;
 use std::time::Duration;
 
@@ -162,7 +162,8 @@ impl Options {
             })
             .collect();
         specs.extend(sources);
-        if specs.is_empty() {
+        let implied_stdin = specs.is_empty();
+        if implied_stdin {
             specs.push(SourceSpec {
                 kind: SourceKind::File(PathBuf::from("-")),
                 linked: false,
@@ -193,6 +194,15 @@ impl Options {
                 Some(re)
             }
             None => None,
+        };
+        // As in GNU parallel, --colsep trims both ends of each column unless --trim says otherwise.
+        let trim = match cli.trim.as_deref() {
+            Some("l") => Trim::Left,
+            Some("r") => Trim::Right,
+            Some("lr" | "rl") => Trim::Both,
+            Some(_) => Trim::None,
+            None if colsep.is_some() => Trim::Both,
+            None => Trim::None,
         };
         let header = match &cli.header {
             None => false,
@@ -260,12 +270,14 @@ impl Options {
         let input = InputConfig {
             sources: specs,
             delimiter,
+            trim,
             colsep,
             skip_empty: cli.no_run_if_empty,
             // -E '' disables the end-of-input string, as in GNU parallel.
             eof: cli.eof.map(OsString::into_vec).filter(|e| !e.is_empty()),
             link_all: cli.link,
             header,
+            implied_stdin,
         };
         let delay = cli
             .delay
@@ -402,10 +414,11 @@ fn split_sources(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Vec<SourceSpec>)
                     return Err(Error::new(":::: must be followed by at least one file")
                         .with_hint("write :::: FILE, or :::: - for stdin"));
                 }
-                for (i, f) in files.drain(..).enumerate() {
+                // As in GNU parallel, every file after ::::+ is linked to the one before it.
+                for f in files.drain(..) {
                     sources.push(SourceSpec {
                         kind: SourceKind::File(f),
-                        linked: linked && i == 0,
+                        linked,
                     });
                 }
             }
@@ -438,11 +451,10 @@ fn split_sources(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Vec<SourceSpec>)
         }
     }
     flush(current, &mut files, &mut values, &mut sources)?;
-    if sources.first().is_some_and(|s| s.linked) {
-        return Err(Error::new(
-            ":::+ and ::::+ pair a source with the one before it, but there is none",
-        )
-        .with_hint("start with ::: or ::::"));
+    // GNU parallel: a first source has nothing before it to pair with, so `::::+ f1 f2` links f2
+    // to f1 and a leading `:::+` is a plain `:::`.
+    if let Some(first) = sources.first_mut() {
+        first.linked = false;
     }
     Ok((command, sources))
 }

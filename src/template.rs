@@ -64,7 +64,8 @@ pub struct Syntax<'a> {
 #[derive(Debug)]
 pub struct Template {
     tokens: Vec<Token>,
-    /// Values are shell code themselves (no command given: each input is a command line).
+    /// Values are shell code themselves: no command was given (each input is a command line),
+    /// or the command starts with a replacement string.
     raw_values: bool,
     /// `-X`, `-N`: repeat each word that holds `{}` (or `{.}`...) once per input value.
     context: bool,
@@ -128,10 +129,13 @@ impl Template {
             tokens.push(Token::Space(b" ".to_vec()));
             tokens.push(Token::Value(Selector::All, Transform::None));
         }
-        let direct = is_direct(&tokens);
+        // GNU parallel: a replacement string in the first word (before any `=`) makes the values
+        // part of the command itself, so none of them is quoted: `forkpool {} ::: 'echo a b'`.
+        let raw_values = starts_with_value(&tokens);
+        let direct = !raw_values && is_direct(&tokens);
         Ok(Template {
             tokens,
-            raw_values: false,
+            raw_values,
             context,
             direct,
         })
@@ -353,6 +357,21 @@ fn split_transform(inner: &[u8]) -> (&[u8], Transform) {
     (inner, Transform::None)
 }
 
+/// Whether a replacement string comes before the first blank and any `=` of the command (GNU
+/// parallel's `/^[^ \t\n=]*\257</` on the joined command words).
+fn starts_with_value(tokens: &[Token]) -> bool {
+    for t in tokens {
+        match t {
+            Token::Code(c) if c.contains(&b'=') => return false,
+            Token::Code(_) => {}
+            Token::Value(..) | Token::Seq | Token::Slot => return true,
+            // -q quotes every word anyway.
+            Token::Quoted(_) | Token::Space(_) => return false,
+        }
+    }
+    false
+}
+
 /// Bytes that mean nothing special to the shell anywhere in a word.
 fn is_plain(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-_./,:@%+^=".contains(&b)
@@ -367,6 +386,8 @@ fn is_direct(tokens: &[Token]) -> bool {
             {
                 return false;
             }
+            // To the shell a newline ends the command; only a blank separates words.
+            Token::Space(s) if s.contains(&b'\n') => return false,
             Token::Space(_) => first_word = false,
             _ => {}
         }

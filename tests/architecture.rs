@@ -8,7 +8,7 @@ use std::path::Path;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("job", &[]),
     ("error", &[]),
-    ("cli", &[]),
+    ("cli", &["error"]),
     ("reactor", &[]),
     ("diag", &["error"]),
     ("template", &["job", "error"]),

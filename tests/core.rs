@@ -1770,3 +1770,17 @@ fn dry_run_tag_and_positional() {
         "a b $x\techo '$x' 'a b'\n"
     );
 }
+
+/// A newline between words of the command is a command separator to the shell, not a blank: such
+/// a command goes through the shell, as it would in GNU parallel.
+#[test]
+fn a_newline_in_a_command_word_separates_commands_as_in_the_shell() {
+    assert_eq!(
+        ok_str(&["-k", "echo a\necho b", ":::", "x"], None),
+        "a\nb x\n"
+    );
+    let out = run(&["-k", "echo", "a\ntrue", ":::", "x"], None);
+    assert_eq!((out.status.code(), out.stdout), (Some(0), b"a\n".to_vec()));
+    // A tab is a blank in both, so that command still runs without a shell.
+    assert_eq!(ok_str(&["echo", "a\tb", ":::", "x"], None), "a b x\n");
+}

@@ -6,7 +6,8 @@
 //!
 //! Without `UPDATE_DOCS`, `generated_docs_are_up_to_date` fails when the committed files differ
 //! from a fresh generation. Nothing here lists the options by hand, so new flags need only the
-//! regeneration.
+//! regeneration. The README's comparison table and `--json` field list are checked against its
+//! departures list and the real output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -509,4 +510,142 @@ fn man_page_renders_cleanly() {
         page.display(),
         wide.join("\n")
     );
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+/// The comparison table says just "same" only of options that no departure is about.
+#[test]
+fn readme_table_calls_nothing_same_that_is_a_departure() {
+    let text = readme();
+    let departures: Vec<&str> = text
+        .split("Departures from GNU parallel, on purpose:")
+        .nth(1)
+        .expect("a departures list")
+        .lines()
+        .take_while(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with("- `"))
+        .collect();
+    for row in text.lines().filter(|l| l.ends_with("| same |")) {
+        for option in row.split('`').skip(1).step_by(2) {
+            let name = option.split_whitespace().next().unwrap_or(option);
+            let listed = departures.iter().find(|d| {
+                d.split('`')
+                    .nth(1)
+                    .and_then(|s| s.split_whitespace().next())
+                    == Some(name)
+            });
+            assert!(
+                listed.is_none(),
+                "{name} is \"same\" in the table but a departure: {listed:?}"
+            );
+        }
+    }
+}
+
+/// Every key of a `--json` object is in the README's field list, and `worker` is described as
+/// the number it is with `--init`.
+#[test]
+fn readme_json_field_list_matches_the_output() {
+    let out = crate::support::forkpool()
+        .args(["--json", "--init", "true", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    let text = readme();
+    let fields = text
+        .split("- `--json`:")
+        .nth(1)
+        .and_then(|t| t.split("\n- ").next())
+        .expect("the --json paragraph");
+    let keys = regex::Regex::new(r#""([a-z_]+)":"#).unwrap();
+    for key in keys.captures_iter(&line).map(|c| c[1].to_string()) {
+        assert!(
+            fields.contains(&format!("`{key}`")),
+            "{key} missing from: {fields}"
+        );
+    }
+    assert!(line.contains("\"worker\":1"), "{line}");
+    assert!(!fields.contains("`worker` (null)"), "{fields}");
+}
+
+/// Roff text back to what a reader copies from the rendered page.
+fn unroff(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        for (esc, text) in [
+            ("-", "-"),
+            ("\\", "\\"),
+            ("*(Aq", "'"),
+            ("(dq", "\""),
+            ("&", ""),
+            ("e", "\\"),
+        ] {
+            if let Some(r) = rest.strip_prefix(esc) {
+                out.push_str(text);
+                rest = r;
+                break;
+            }
+        }
+    }
+    out + rest
+}
+
+/// Every example in the man page is shell that works when copied: it passes `sh -n`, and none of
+/// its lines was wrapped to fit the page (a break inside quotes leaves valid shell that does
+/// something else: `--init '... && echo` / `DB=...'`).
+#[test]
+fn man_page_examples_run_when_copied() {
+    let page = String::from_utf8(man_page()).unwrap();
+    let section = page
+        .split(".SH EXAMPLES\n")
+        .nth(1)
+        .and_then(|s| s.split("\n.SH ").next())
+        .expect("an EXAMPLES section");
+    let source = command()
+        .get_after_long_help()
+        .expect("after-help")
+        .to_string();
+    let source: Vec<&str> = source.lines().map(str::trim).collect();
+    let examples: Vec<Vec<String>> = section
+        .split(".nf\n")
+        .skip(1)
+        .map(|b| {
+            let block = b.split("\n.fi").next().unwrap();
+            block.lines().map(unroff).collect()
+        })
+        .collect();
+    assert!(examples.len() >= 5, "{section}");
+    for lines in examples {
+        let script = lines.join("\n");
+        for line in &lines {
+            assert!(
+                source.contains(&line.trim()),
+                "the man page wrapped this example; shorten its lines in src/cli.rs:\n{script}"
+            );
+        }
+        let mut sh = Command::new("sh")
+            .arg("-n")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        sh.stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = sh.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "sh -n refuses the example:\n{script}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

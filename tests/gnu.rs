@@ -166,3 +166,235 @@ fn timeout_stops_a_background_child_that_holds_the_jobs_output() {
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
     assert!(crate::support::processes_matching(&marker).is_empty());
 }
+
+#[test]
+fn colsep_trims_white_space_around_each_column() {
+    forkpool()
+        .args(["--colsep", ",", "echo", "[{1}]", "[{2}]"])
+        .write_stdin(" a , b \n")
+        .assert()
+        .success()
+        .stdout("[a] [b]\n")
+        .stderr("");
+    forkpool()
+        .args([
+            "-k",
+            "--colsep",
+            ",",
+            "echo",
+            "[{1}]",
+            "[{2}]",
+            ":::",
+            "\t x ,\ty\t",
+        ])
+        .assert()
+        .success()
+        .stdout("[x] [y]\n");
+}
+
+#[test]
+fn colsep_header_names_are_trimmed_so_every_column_can_be_named() {
+    let dir = crate::support::TempDir::new("colsep-header");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "name, age\nbob, 3\n").unwrap();
+    forkpool()
+        .args([
+            "--colsep", ",", "--header", ":", "echo", "{name}", "is", "{age}",
+        ])
+        .args(["::::", csv.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout("bob is 3\n")
+        .stderr("");
+}
+
+#[test]
+fn trim_option_picks_which_side_of_each_value_is_trimmed() {
+    let cases = [
+        (&["--trim", "n", "--colsep", ","][..], "[ a ] [ b ]\n"),
+        (&["--trim", "l", "--colsep", ","], "[a ] [b ]\n"),
+        (&["--trim", "r", "--colsep", ","], "[ a] [ b]\n"),
+        (&["--trim", "lr", "--colsep", ","], "[a] [b]\n"),
+        (&["--trim", "rl", "--colsep", ","], "[a] [b]\n"),
+        // Without --colsep the whole value is trimmed.
+        (&["--trim", "lr"], "[a , b] [a , b]\n"),
+        (&["--trim", "l"], "[a , b ] [a , b ]\n"),
+    ];
+    for (opts, want) in cases {
+        let template = if opts.contains(&"--colsep") {
+            ["echo", "[{1}]", "[{2}]"]
+        } else {
+            ["echo", "[{1}]", "[{}]"]
+        };
+        forkpool()
+            .args(opts)
+            .args(template)
+            .write_stdin(" a , b \n")
+            .assert()
+            .success()
+            .stdout(want)
+            .stderr("");
+    }
+    // Without --trim and --colsep nothing is trimmed.
+    forkpool()
+        .args(["echo", "[{}]", ":::", " x "])
+        .assert()
+        .success()
+        .stdout("[ x ]\n");
+    let out = forkpool()
+        .args(["--trim", "x", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert_eq!(out.stdout, b"");
+}
+
+#[test]
+fn a_replacement_string_that_starts_the_command_is_a_command_line_not_one_word() {
+    let cases = [
+        (&["{}", ":::", "echo a b"][..], "a b\n"),
+        (&["{}", "x", ":::", "echo a b"], "a b x\n"),
+        (&["{1}", "x", ":::", "echo a b"], "a b x\n"),
+        (&["{.}", ":::", "echo a.b c.d"], "a.b c\n"),
+        // Once the command starts with one, every value is unquoted, as in GNU parallel.
+        (&["{}", "{}", ":::", "echo a b"], "a b echo a b\n"),
+        (&["{2}", "{1}", ":::", "x  y", ":::", "echo c"], "c x y\n"),
+        (&["{}x", ":::", "echo a b"], "a bx\n"),
+        (&["-I", "XX", "XX", "y", ":::", "echo a b"], "a b y\n"),
+    ];
+    for (args, want) in cases {
+        forkpool()
+            .args(args)
+            .assert()
+            .success()
+            .stdout(want)
+            .stderr("");
+    }
+    // A leading word with `=` is a variable assignment, and a value later in the command is
+    // still one quoted word.
+    forkpool()
+        .args(["--dry-run", "V={}", "echo", "{}", ":::", "a b"])
+        .assert()
+        .success()
+        .stdout("V='a b' echo 'a b'\n");
+    forkpool()
+        .args(["--dry-run", "echo", "{}", ":::", "a b"])
+        .assert()
+        .success()
+        .stdout("echo 'a b'\n");
+    forkpool()
+        .args(["--dry-run", "-q", "{}", "x", ":::", "echo a b"])
+        .assert()
+        .success()
+        .stdout("'echo a b' x\n");
+}
+
+#[test]
+fn a_linked_file_source_may_come_first_and_links_every_file_after_it() {
+    let dir = crate::support::TempDir::new("linked-first");
+    let p = |name: &str, text: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        f.to_str().unwrap().to_string()
+    };
+    let (f1, f2, f3) = (
+        p("f1", "1\n2\n3\n"),
+        p("f2", "a\nb\n"),
+        p("f3", "x\ny\nz\nw\n"),
+    );
+    forkpool()
+        .args(["-k", "echo", "{1}", "-", "{2}", "::::+", &f1, &f2])
+        .assert()
+        .success()
+        .stdout("1 - a\n2 - b\n")
+        .stderr("");
+    forkpool()
+        .args([
+            "-k", "echo", "{1}", "{2}", "{3}", "::::", &f1, "::::+", &f2, &f3,
+        ])
+        .assert()
+        .success()
+        .stdout("1 a x\n2 b y\n")
+        .stderr("");
+    forkpool()
+        .args([
+            "-k", "echo", "{1}", "{2}", "{3}", "::::+", &f1, &f2, ":::", "p", "q",
+        ])
+        .assert()
+        .success()
+        .stdout("1 a p\n1 a q\n2 b p\n2 b q\n");
+    // GNU parallel takes a leading :::+ as a plain :::.
+    forkpool()
+        .args(["-k", "echo", "{1}{2}", ":::+", "a", "b", ":::", "c", "d"])
+        .assert()
+        .success()
+        .stdout("ac\nad\nbc\nbd\n");
+}
+
+/// GNU parallel splits with Perl's `split`, where a separator that matches the empty string
+/// splits between characters: `--colsep '|'` (an empty alternation) gives `a` for `{1}`.
+#[test]
+fn colsep_that_can_match_nothing_splits_between_characters() {
+    forkpool()
+        .args(["--colsep", "|", "echo", "[{1}]", "[{2}]", "[{3}]"])
+        .write_stdin("a|b\n")
+        .assert()
+        .success()
+        .stdout("[a] [|] [b]\n")
+        .stderr("");
+    forkpool()
+        .args(["--colsep", " *", "echo", "[{1}]", "[{2}]"])
+        .write_stdin("a  b\n")
+        .assert()
+        .success()
+        .stdout("[a] [b]\n");
+}
+
+#[test]
+fn a_gnu_parallel_option_forkpool_lacks_is_named_as_such() {
+    forkpool()
+        .args(["--plus", "echo", "{}", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: --plus is GNU parallel's; forkpool does not support it yet\n\
+             forkpool: hint: use shell expansion in the command instead: forkpool 'f={}; echo \"${f%.gz}\"'\n",
+        );
+    forkpool()
+        .args(["-S", "host", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: -S is GNU parallel's; forkpool does not support it yet\n\
+             forkpool: hint: run ssh in the command: forkpool ssh {} uptime :::: hosts.txt\n",
+        );
+    forkpool()
+        .args(["--tmux", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr("forkpool: error: --tmux is GNU parallel's; forkpool does not support it yet\n");
+    forkpool()
+        .args(["--keeporder", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: --keeporder is GNU parallel's spelling; forkpool's is --keep-order\n",
+        );
+}
+
+#[test]
+fn an_ambiguous_abbreviation_lists_the_options_it_could_be() {
+    forkpool()
+        .args(["--jo", "2", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .stderr(
+            "forkpool: error: --jo is ambiguous: it could be --joblog or --jobs\n\
+             forkpool: hint: write more of the option's name\n",
+        );
+}

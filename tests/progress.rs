@@ -1,5 +1,6 @@
-//! `--bar` and `--eta`: drawn on stderr when it is a terminal (a pseudo-terminal here), never on
-//! stdout, nothing at all when stderr is a file or a pipe, and a clean final line at the end.
+//! What forkpool shows on a terminal (a pseudo-terminal here). `--bar` and `--eta`: drawn on stderr
+//! when it is a terminal, never on stdout, nothing at all when stderr is a file or a pipe, and a
+//! clean final line at the end. Job inputs read from a terminal: one line says so.
 //!
 //! Timing-dependent details (how many frames, the rate, the ETA's value) are only matched by
 //! pattern, so a loaded machine passes too.
@@ -265,4 +266,62 @@ fn bar_and_eta_write_nothing_when_stderr_is_a_pipe() {
             .stdout("")
             .stderr("");
     }
+}
+
+/// `forkpool CMD` with no input source reads stdin; when that is a terminal, one line on stderr
+/// says so instead of a silent wait, and the typed inputs then run.
+#[test]
+fn stdin_on_a_terminal_with_no_input_source_says_it_reads_job_inputs_from_it() {
+    use nix::sys::termios::{LocalFlags, OutputFlags, SetArg, tcgetattr, tcsetattr};
+    use std::io::Write;
+    let pty = openpty(None, None).unwrap();
+    // No echo of what is typed and no \n -> \r\n, so the terminal shows only forkpool's stderr.
+    let mut modes = tcgetattr(&pty.slave).unwrap();
+    modes.local_flags.remove(LocalFlags::ECHO);
+    modes.output_flags.remove(OutputFlags::OPOST);
+    tcsetattr(&pty.slave, SetArg::TCSANOW, &modes).unwrap();
+    let mut child = {
+        let mut cmd = Command::new(bin());
+        cmd.args(["-k", "echo", "got"])
+            .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(pty.slave));
+        cmd.spawn().unwrap()
+    };
+    let mut master = File::from(pty.master);
+    // Typed input, then Ctrl-D at the start of a line: the end of input.
+    master.write_all(b"a\nb\n\x04").unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = master.read(&mut chunk) {
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        seen
+    });
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(stdout, "got a\ngot b\n");
+    assert_eq!(
+        String::from_utf8(reader.join().unwrap()).unwrap(),
+        "forkpool: reading job inputs from stdin (a terminal): end them with Ctrl-D, or give them \
+         with ::: VALUES or :::: FILE\n"
+    );
+}
+
+/// With an input source, or with stdin not a terminal, nothing is said.
+#[test]
+fn stdin_is_not_announced_when_inputs_are_given_or_piped() {
+    let (terminal, stdout, ok) = on_terminal(&["-k", "echo", ":::", "a"], None);
+    assert!(ok);
+    assert_eq!((terminal.as_str(), stdout.as_str()), ("", "a\n"));
+    let (terminal, stdout, ok) = on_terminal(&["-k", "echo"], Some("b\n"));
+    assert!(ok);
+    assert_eq!((terminal.as_str(), stdout.as_str()), ("", "b\n"));
 }

@@ -39,6 +39,8 @@ pub struct InputConfig {
     pub sources: Vec<SourceSpec>,
     pub delimiter: Vec<u8>,
     pub colsep: Option<Regex>,
+    /// `--trim`, or `--colsep`'s default: white space removed from each value (each column).
+    pub trim: Trim,
     /// `-r`: skip values that are empty or only white space.
     pub skip_empty: bool,
     /// `-E`: a value that ends its source.
@@ -47,6 +49,70 @@ pub struct InputConfig {
     pub link_all: bool,
     /// `--header`: the first value of each source names it (or its columns).
     pub header: bool,
+    /// No source was given, so the one source is stdin: say so when that is a terminal.
+    pub implied_stdin: bool,
+}
+
+/// Which ends of a value `--trim` strips of white space.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Trim {
+    None,
+    Left,
+    Right,
+    Both,
+}
+
+impl Trim {
+    fn apply(self, v: &[u8]) -> &[u8] {
+        // Perl's \s, which GNU parallel trims with.
+        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        let start = match self {
+            Trim::Left | Trim::Both => v.iter().position(|b| !space(b)).unwrap_or(v.len()),
+            _ => 0,
+        };
+        let end = match self {
+            Trim::Right | Trim::Both => v.iter().rposition(|b| !space(b)).map_or(0, |i| i + 1),
+            _ => v.len(),
+        };
+        v.get(start..end.max(start)).unwrap_or_default()
+    }
+}
+
+/// How one value becomes a record's values: `--colsep` columns, then `--trim`.
+#[derive(Clone)]
+struct Columns {
+    colsep: Option<Regex>,
+    trim: Trim,
+}
+
+impl Columns {
+    fn split(&self, v: Vec<u8>, out: &mut Record) {
+        match (&self.colsep, self.trim) {
+            (Some(re), trim) => out.extend(perl_split(re, &v).map(|c| trim.apply(c).to_vec())),
+            (None, Trim::None) => out.push(v),
+            (None, trim) => out.push(trim.apply(&v).to_vec()),
+        }
+    }
+}
+
+/// Split `v` at `re` as Perl's `split /re/, v, -1` does in GNU parallel: an empty match at the
+/// start or where the previous match ended does not split, so a separator that can match nothing
+/// (`--colsep '|'`) splits between characters instead of giving empty columns. An empty value is
+/// one empty column.
+fn perl_split<'a>(re: &Regex, v: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    let mut prev_end = None;
+    for m in re.find_iter(v) {
+        if m.is_empty() && (m.start() == 0 || prev_end == Some(m.start())) {
+            continue;
+        }
+        fields.push(&v[start..m.start()]);
+        start = m.end();
+        prev_end = Some(m.end());
+    }
+    fields.push(&v[start..]);
+    fields.into_iter()
 }
 
 /// Header names with the 1-based positions they stand for.
@@ -107,7 +173,7 @@ struct Group {
 }
 
 impl Group {
-    fn next(&mut self, colsep: Option<&Regex>) -> Result<Option<Record>> {
+    fn next(&mut self, cols: &Columns) -> Result<Option<Record>> {
         if let Some((lists, i)) = &mut self.wrap {
             let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
             if *i >= longest || lists.iter().any(Vec::is_empty) {
@@ -123,18 +189,11 @@ impl Group {
         let mut rec = Vec::new();
         for s in &mut self.sources {
             match s.next_value()? {
-                Some(v) => split_columns(v, colsep, &mut rec),
+                Some(v) => cols.split(v, &mut rec),
                 None => return Ok(None),
             }
         }
         Ok(Some(rec))
-    }
-}
-
-fn split_columns(v: Vec<u8>, colsep: Option<&Regex>, out: &mut Record) {
-    match colsep {
-        Some(re) => out.extend(re.split(&v).map(<[u8]>::to_vec)),
-        None => out.push(v),
     }
 }
 
@@ -145,7 +204,7 @@ pub struct Inputs {
     /// The odometer over `rest`, and the current record of the first group.
     idx: Vec<usize>,
     current: Option<Record>,
-    colsep: Option<Regex>,
+    cols: Columns,
     done: bool,
 }
 
@@ -153,6 +212,14 @@ impl Inputs {
     /// Open every source (so that a missing file fails before any job runs) and read headers.
     /// Returns the inputs and the header names with their 1-based positions.
     pub fn open(cfg: InputConfig) -> Result<(Inputs, Names)> {
+        use std::io::IsTerminal;
+        // Otherwise forkpool would wait silently for input the user may not know it wants (GNU
+        // parallel warns too, also only when stderr is a terminal to see it on).
+        if cfg.implied_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            crate::diag::warn(
+                "reading job inputs from stdin (a terminal): end them with Ctrl-D, or give them with ::: VALUES or :::: FILE",
+            );
+        }
         let mut groups: Vec<Vec<Source>> = Vec::new();
         for spec in cfg.sources {
             let (stream, name) = match spec.kind {
@@ -182,20 +249,24 @@ impl Inputs {
                 _ => groups.push(vec![src]),
             }
         }
+        let cols = Columns {
+            colsep: cfg.colsep,
+            trim: cfg.trim,
+        };
         let mut names = Vec::new();
         if cfg.header {
             let mut pos = 1;
             for src in groups.iter_mut().flatten() {
                 let Some(h) = src.next_value()? else { continue };
-                let mut cols = Vec::new();
-                split_columns(h, cfg.colsep.as_ref(), &mut cols);
-                for name in cols {
+                // Names are trimmed like the values: `name, age` names `{age}`.
+                let mut header = Vec::new();
+                cols.split(h, &mut header);
+                for name in header {
                     names.push((name, pos));
                     pos += 1;
                 }
             }
         }
-        let colsep = cfg.colsep;
         let mut groups = groups.into_iter().map(|sources| Group {
             sources,
             wrap: None,
@@ -207,7 +278,7 @@ impl Inputs {
                 let mut l = Vec::new();
                 while let Some(v) = s.next_value()? {
                     let mut rec = Vec::new();
-                    split_columns(v, colsep.as_ref(), &mut rec);
+                    cols.split(v, &mut rec);
                     l.push(rec);
                 }
                 lists.push(l);
@@ -217,7 +288,7 @@ impl Inputs {
         let mut rest = Vec::new();
         for mut g in groups {
             let mut all = Vec::new();
-            while let Some(r) = g.next(colsep.as_ref())? {
+            while let Some(r) = g.next(&cols)? {
                 all.push(r);
             }
             rest.push(all);
@@ -230,7 +301,7 @@ impl Inputs {
                 rest,
                 idx,
                 current: None,
-                colsep,
+                cols,
                 done,
             },
             names,
@@ -243,7 +314,7 @@ impl Inputs {
             return Ok(None);
         }
         if self.current.is_none() {
-            match self.first.next(self.colsep.as_ref())? {
+            match self.first.next(&self.cols)? {
                 Some(r) => self.current = Some(r),
                 None => {
                     self.done = true;
@@ -312,4 +383,30 @@ fn open_file(path: &PathBuf) -> Result<Box<dyn Read + Send>> {
         return Ok(Box::new(std::io::empty()));
     }
     Ok(Box::new(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(sep: &str, v: &str) -> Vec<String> {
+        let re = Regex::new(&format!("(?-u:{sep})")).unwrap();
+        perl_split(&re, v.as_bytes())
+            .map(|f| String::from_utf8(f.to_vec()).unwrap())
+            .collect()
+    }
+
+    /// Each expected list is what `perl -e 'split /SEP/, V, -1'` gives.
+    #[test]
+    fn columns_split_as_perl_does() {
+        assert_eq!(split("|", "a|b"), ["a", "|", "b", ""]);
+        assert_eq!(split("", "ab"), ["a", "b", ""]);
+        assert_eq!(split(" *", "a  b"), ["a", "b", ""]);
+        assert_eq!(split(" *", " a"), ["", "a", ""]);
+        assert_eq!(split("b*", "ab"), ["a", ""]);
+        assert_eq!(split(",*", "a,b,,"), ["a", "b", ""]);
+        assert_eq!(split(",", "a,b,,"), ["a", "b", "", ""]);
+        assert_eq!(split(",", ",a"), ["", "a"]);
+        assert_eq!(split(",", ""), [""]);
+    }
 }

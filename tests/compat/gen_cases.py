@@ -289,6 +289,39 @@ case("keep-order-line-buffer-verbose", ["-k", "-v", "--line-buffer", "-j3", "ech
 case("keep-order-line-buffer-verbose-turn-mid-run", ["-k", "-v", "--line-buffer", "-j3", "echo a{}; sleep 0.{}; echo b{}", ":::", "2", "1", "3"])
 case("keep-order-line-buffer-verbose-tag", ["-k", "-v", "--tag", "--line-buffer", "-j3", "sleep 0.{}; echo {}", ":::", "3", "1", "2"])
 
+# ---- --trim and --colsep's implied trim (issue 13) ----
+case("colsep-trims-columns", ["-k", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n\t c\t,d\n")
+case("trim-n-with-colsep", ["-k", "--trim", "n", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n")
+case("trim-l-with-colsep", ["-k", "--trim", "l", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n")
+case("trim-r-with-colsep", ["-k", "--trim", "r", "--colsep", ",", "echo", "[{1}]", "[{2}]"], stdin=" a , b \n")
+case("trim-lr-whole-value", ["-k", "--trim", "lr", "echo", "[{}]", ":::", " a , b ", "\tc "])
+case("trim-rl-stdin", ["-k", "--trim", "rl", "echo", "[{}]"], stdin=" a \n b\n")
+case("trim-bad-value", ["--trim", "x", "echo", ":::", "a"])
+
+# ---- a replacement string in the first word: values are the command, unquoted (issue 13) ----
+case("leading-replacement-is-command", ["-k", "{}", ":::", "echo a b", "echo c  d"])
+case("leading-replacement-then-words", ["-k", "--dry-run", "{}", "x", "{}", ":::", "echo a b"])
+case("leading-positional-replacement", ["-k", "{2}", "{1}", ":::", "x  y", ":::", "echo c"])
+case("leading-replacement-glued", ["-k", "--dry-run", "{.}x", ":::", "echo a.b c.d"])
+case("leading-assignment-still-quoted", ["-k", "--dry-run", "V={}", "echo", "{}", ":::", "a b"])
+case("leading-space-still-quoted", ["-k", "--dry-run", " {}", "x", ":::", "echo a b"])
+case("leading-replacement-with-q", ["-k", "--dry-run", "-q", "{}", "x", ":::", "echo a b"])
+case("leading-seq-unquotes-all", ["-k", "--dry-run", "{#}", "{}", ":::", "a b"])
+
+# ---- ::::+ links every file after it; a first linked source has nothing to link to (issue 13) ----
+case("link-plus-files-first", ["-k", "echo", "{1}", "-", "{2}", "::::+", "in1", "in2"],
+     files={"in1": "1\n2\n3\n", "in2": "a\nb\n"})
+case("link-plus-files-first-then-cross", ["-k", "echo", "::::+", "in1", "in2", ":::", "p", "q"],
+     files={"in1": "1\n2\n3\n", "in2": "a\nb\n"})
+case("link-plus-files-all-linked", ["-k", "echo", "::::", "in1", "::::+", "in2", "in3"],
+     files={"in1": "1\n2\n3\n", "in2": "a\nb\n", "in3": "x\ny\nz\nw\n"})
+case("link-plus-colon-first", ["-k", "echo", ":::+", "a", "b", ":::", "c", "d"])
+
+# ---- --colsep with a regex that matches the empty string: Perl's split (issue 19) ----
+case("colsep-empty-match-alternation", ["-k", "--colsep", "|", "echo", "[{1}]", "[{2}]", "[{3}]"], stdin="a|b\nxy\n")
+case("colsep-empty-match-star", ["-k", "--colsep", " *", "echo", "[{1}]", "[{2}]", "[{3}]"], stdin="a  b\n c\n")
+case("colsep-trailing-empty-columns", ["-k", "--colsep", ",", "echo", "[{1}]", "[{2}]", "[{3}]", "[{4}]"], stdin="a,b,,\n,a\n")
+
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
     # recorded stdout/status (record.sh overwrites them).
