@@ -183,15 +183,21 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     let mut scheduler =
         Scheduler::new(&opts, &template, source, executor, collector, slots, extras)?;
     let result = scheduler.run();
-    match scheduler.stop {
-        _ if result.is_err() => {}
-        Some(Stop::Signal(sig)) => return Ok(Outcome::Signal(sig)),
-        Some(Stop::BrokenPipe) => return Ok(Outcome::Signal(nix::libc::SIGPIPE)),
-        _ if scheduler.left_jobs_unstarted() => {
-            diag::warn("SIGHUP: jobs that had not started were not run");
+    if result.is_ok() {
+        match scheduler.stop {
+            Some(Stop::Signal(sig)) => return Ok(Outcome::Signal(sig)),
+            Some(Stop::BrokenPipe) => return Ok(Outcome::Signal(nix::libc::SIGPIPE)),
+            _ => {}
+        }
+        if let Some(left) = scheduler.unstarted() {
+            // GNU parallel exits 0 here; a run that left work undone must not look successful.
+            diag::warn(&match left {
+                Some(1) => "SIGHUP: 1 job was not started".to_string(),
+                Some(n) => format!("SIGHUP: {n} jobs were not started"),
+                None => "SIGHUP: the jobs of the rest of the input were not started".to_string(),
+            });
             return Ok(Outcome::Signal(nix::libc::SIGHUP));
         }
-        _ => {}
     }
     result?;
     Ok(Outcome::Exit(scheduler.exit_status()))

@@ -5,6 +5,7 @@ mod support;
 mod architecture;
 mod compat;
 mod core;
+mod defects;
 mod docs;
 mod faults;
 mod gnu;

@@ -125,7 +125,15 @@ impl Collector {
         buf.mem.extend_from_slice(data);
         self.mem_used += data.len();
         if live {
-            if let Some(nl) = buf.mem.iter().rposition(|&b| b == b'\n') {
+            // Only the new bytes can hold the line's end: scanning all that is held would be
+            // quadratic on a long line (issue 19.6).
+            let new = buf.mem.len() - data.len();
+            let end = data.iter().rposition(|&b| b == b'\n').map(|i| new + i);
+            if end.is_none() && buf.mem.len() >= self.cap.max(64 * 1024) {
+                // A partial line past --buffer-size waits on disk, whole.
+                return self.spill_buf(stream, output);
+            }
+            if let Some(nl) = end {
                 if let Some(h) = header.take() {
                     self.sink.write(Stream::Out, &h, tag).map_err(from_io)?;
                 }

@@ -346,9 +346,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.queue.is_empty() && self.input_ended
     }
 
-    /// Whether the run stopped on SIGHUP with jobs it never started.
-    pub fn left_jobs_unstarted(&self) -> bool {
-        self.stop == Some(Stop::Hangup) && !self.no_work_left()
+    /// The run stopped on SIGHUP with jobs it never started: how many, when that can be told
+    /// (`Some(None)`: an unknown number, the rest of a stream).
+    pub fn unstarted(&mut self) -> Option<Option<u64>> {
+        if self.stop != Some(Stop::Hangup) || self.no_work_left() {
+            return None;
+        }
+        let queued = self.queue.len() as u64;
+        let left = match self.input_ended {
+            true => Some(queued),
+            false => self.source.count_rest().map(|n| n + queued),
+        };
+        (left != Some(0)).then_some(left)
     }
 
     /// Start no more jobs; with a stop that kills, stop every running job and init too.
@@ -976,7 +985,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(p) = self.extras.progress.as_mut() {
             p.finished(record.failed());
         }
-        if let Some(log) = self.extras.joblog.as_mut() {
+        // A job killed by an interrupt is not logged, so --resume runs it again (as GNU).
+        let interrupted = matches!(self.stop, Some(Stop::Signal(_))) && sup.stopped();
+        if let Some(log) = self
+            .extras
+            .joblog
+            .as_mut()
+            .filter(|_| !interrupted || !record.failed())
+        {
             match log.write(&record) {
                 Ok(Some(line)) => {
                     let r = self.collector.raw(&line);

@@ -166,7 +166,14 @@ impl Batcher {
             // As GNU parallel: the line must stay shorter than -s.
             if len + add >= self.max_chars {
                 if v.is_empty() {
-                    return Err(too_long(one, self.max_chars));
+                    if self.check_length {
+                        // -s is the user's own limit: as GNU parallel, an error.
+                        return Err(too_long(one, self.max_chars));
+                    }
+                    // Longer than the system allows: this value alone makes a job, which fails
+                    // alone at its start, as without -X (issue 19.9).
+                    v.push(r);
+                    break;
                 }
                 self.pending.push_front(r);
                 break;
@@ -224,6 +231,11 @@ pub trait JobSource {
     fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
         None
     }
+
+    /// How many jobs are left, when that can be found without waiting (it uses them up).
+    fn count_rest(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 /// Batches read on the calling thread: for inputs whose reads never wait (lists, regular files).
@@ -248,6 +260,14 @@ impl JobSource for Inline<'_> {
 
     fn produced(&self) -> u64 {
         self.batcher.produced()
+    }
+
+    fn count_rest(&mut self) -> Option<u64> {
+        let mut n = 0;
+        while let Ok(Some(_)) = self.batcher.next_job(self.template) {
+            n += 1;
+        }
+        Some(n)
     }
 }
 
@@ -375,6 +395,10 @@ impl JobSource for Resumed<'_> {
 
     fn done(&mut self, record: &JobRecord) {
         self.inner.done(record);
+    }
+
+    fn count_rest(&mut self) -> Option<u64> {
+        self.inner.count_rest()
     }
 
     fn produced(&self) -> u64 {
