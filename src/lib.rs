@@ -94,7 +94,12 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     let may_wait = input.sources.iter().any(|s| match &s.kind {
         input::SourceKind::Args(_) => false,
         input::SourceKind::File(p) => {
-            p.as_os_str() == "-" || !std::fs::metadata(p).is_ok_and(|m| m.is_file())
+            let p = if p.as_os_str() == "-" {
+                std::path::Path::new("/dev/stdin")
+            } else {
+                p
+            };
+            !std::fs::metadata(p).is_ok_and(|m| m.is_file())
         }
     });
     let (inputs, names) = input::Inputs::open(input)?;

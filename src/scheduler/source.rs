@@ -10,6 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 use nix::sys::eventfd::{EfdFlags, EventFd};
@@ -272,12 +273,19 @@ impl JobSource for Inline<'_> {
 }
 
 /// Batches read on a reader thread, for inputs that can wait (stdin, pipes, terminals): a
-/// bounded channel keeps memory flat, and an eventfd wakes the event loop.
+/// bounded channel keeps memory flat, and an eventfd wakes the event loop when it waits for
+/// input (only then: a wake-up per job would cost two syscalls each).
 pub struct Threaded {
     rx: Receiver<Result<Job>>,
-    notify: Arc<EventFd>,
+    wake: Arc<Wake>,
     produced: u64,
     ended: bool,
+}
+
+struct Wake {
+    fd: EventFd,
+    /// The scheduler found the channel empty and waits for the next job.
+    waiting: AtomicBool,
 }
 
 /// Jobs read ahead of the scheduler; more would only use memory.
@@ -285,23 +293,32 @@ const READ_AHEAD: usize = 256;
 
 impl Threaded {
     pub fn spawn(mut batcher: Batcher, template: Arc<Template>) -> Result<Threaded> {
-        let notify = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+        let fd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
             .map_err(|e| Error::new(format!("cannot set up the input reader: {e}")))?;
-        let notify = Arc::new(notify);
+        let wake = Arc::new(Wake {
+            fd,
+            waiting: AtomicBool::new(false),
+        });
         let (tx, rx) = sync_channel(READ_AHEAD);
-        let wake = Arc::clone(&notify);
+        let w = Arc::clone(&wake);
         // Never joined: at exit it may still wait on a quiet stdin, and the process ends it.
         std::thread::Builder::new()
             .name("forkpool-input".into())
             .stack_size(256 * 1024)
-            .spawn(move || read_ahead(&mut batcher, &template, tx, &wake))
+            .spawn(move || read_ahead(&mut batcher, &template, tx, &w))
             .map_err(|e| Error::new(format!("cannot start the input reader: {e}")))?;
         Ok(Threaded {
             rx,
-            notify,
+            wake,
             produced: 0,
             ended: false,
         })
+    }
+
+    fn take(&mut self, job: Result<Job>) -> Result<Pull> {
+        let job = job?;
+        self.produced = job.seq;
+        Ok(Pull::Job(job))
     }
 }
 
@@ -309,7 +326,7 @@ fn read_ahead(
     batcher: &mut Batcher,
     template: &Template,
     tx: SyncSender<Result<Job>>,
-    wake: &EventFd,
+    wake: &Wake,
 ) {
     loop {
         match batcher.next_job(template) {
@@ -317,7 +334,9 @@ fn read_ahead(
                 if tx.send(Ok(job)).is_err() {
                     return;
                 }
-                let _ = wake.write(1);
+                if wake.waiting.swap(false, Ordering::SeqCst) {
+                    let _ = wake.fd.write(1);
+                }
             }
             Ok(None) => break,
             Err(e) => {
@@ -328,7 +347,7 @@ fn read_ahead(
     }
     // Hung up before the last wake-up, so the pull it causes sees the end.
     drop(tx);
-    let _ = wake.write(1);
+    let _ = wake.fd.write(1);
 }
 
 impl JobSource for Threaded {
@@ -336,13 +355,21 @@ impl JobSource for Threaded {
         if self.ended {
             return Ok(Pull::End);
         }
-        // Clear first, then look: a job sent after the look sets it again.
-        let _ = self.notify.read();
+        match self.rx.try_recv() {
+            Ok(job) => return self.take(job),
+            Err(TryRecvError::Disconnected) => {
+                self.ended = true;
+                return Ok(Pull::End);
+            }
+            Err(TryRecvError::Empty) => {}
+        }
+        // Ask for a wake-up, then look again: a job sent before the ask is seen here, one sent
+        // after it wakes the loop.
+        self.wake.waiting.store(true, Ordering::SeqCst);
         match self.rx.try_recv() {
             Ok(job) => {
-                let job = job?;
-                self.produced = job.seq;
-                Ok(Pull::Job(job))
+                self.wake.waiting.store(false, Ordering::SeqCst);
+                self.take(job)
             }
             Err(TryRecvError::Empty) => Ok(Pull::Later),
             Err(TryRecvError::Disconnected) => {
@@ -357,7 +384,7 @@ impl JobSource for Threaded {
     }
 
     fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
-        Some(self.notify.as_fd())
+        Some(self.wake.fd.as_fd())
     }
 }
 
