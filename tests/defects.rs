@@ -204,3 +204,19 @@ fn an_oversized_value_with_x_fails_alone_and_the_rest_run() {
         "{err}"
     );
 }
+
+#[test]
+fn tag_goes_after_every_carriage_return_as_in_gnu_parallel() {
+    let dir = TempDir::new("tag-cr");
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"a\r\nb\rc\n").unwrap();
+    let out = forkpool()
+        .current_dir(dir.path())
+        .args(["--tag", "cat", ":::", "f"])
+        .timeout(SLOW)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // Recorded from GNU parallel 20221122.
+    assert_eq!(out.stdout, b"f\ta\rf\t\nf\tb\rf\tc\n");
+}

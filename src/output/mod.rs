@@ -143,7 +143,9 @@ impl Collector {
                 self.write_segments(stream, &segs, tag).map_err(from_io)?;
                 self.sink.write(stream, &lines, tag).map_err(from_io)?;
             }
-        } else if self.mem_used > self.cap && buf.mem.len() >= 64 * 1024 {
+        } else if self.mem_used > self.cap {
+            // Over the budget every job's held output counts against: to disk, however small
+            // each job's share (1,000 jobs of 60 KB must not hold 60 MB; issue 19.7).
             self.spill_buf(stream, output)?;
         }
         Ok(())

@@ -93,21 +93,6 @@ impl Sink {
         }
     }
 
-    /// Flush, and wait until stdout has taken every byte (at the end of a run that cannot be
-    /// interrupted any more, or of --dry-run).
-    pub fn finish(&mut self) -> io::Result<()> {
-        self.flush()?;
-        if let Out::Queued(q) = self.out.get_ref() {
-            let mut st = q.lock();
-            while st.bytes > 0 {
-                st = q
-                    .shared
-                    .wait(st, &q.shared.progress, Duration::from_secs(1));
-            }
-        }
-        self.flush()
-    }
-
     /// Writes to the terminal that `screen`'s progress display is on (stderr, and stdout when it
     /// is a terminal too) go around the display.
     pub fn with_progress(mut self, screen: Option<Arc<dyn Screen>>) -> Sink {
@@ -132,12 +117,7 @@ impl Sink {
                     if self.same_file
                         && let Out::Queued(q) = self.out.get_ref()
                     {
-                        let mut st = q.lock();
-                        while st.bytes > 0 {
-                            st = q
-                                .shared
-                                .wait(st, &q.shared.progress, Duration::from_secs(1));
-                        }
+                        q.wait_written();
                     }
                 }
                 Stream::Err => self.err.flush()?,
@@ -157,7 +137,9 @@ impl Sink {
                 w.write_all(tag)?;
                 w.write_all(b"\t")?;
             }
-            match rest.iter().position(|&b| b == b'\n') {
+            // As GNU parallel, a carriage return starts a new tagged line too (progress output
+            // redraws its line), even right before a newline.
+            match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
                 Some(i) => {
                     w.write_all(&rest[..=i])?;
                     *start = true;
@@ -313,6 +295,16 @@ impl Queued {
         drop(st);
         self.shared.work.notify_one();
         Ok(buf.len())
+    }
+
+    /// Block until the writer has taken every queued byte.
+    fn wait_written(&self) {
+        let mut st = self.lock();
+        while st.bytes > 0 {
+            st = self
+                .shared
+                .wait(st, &self.shared.progress, Duration::from_secs(1));
+        }
     }
 
     fn error(&self) -> io::Result<()> {
