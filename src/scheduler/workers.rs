@@ -619,6 +619,18 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_init_is_quoted_by_its_last_few_lines() {
+        // psql's error ends with a caret line: the last line alone says nothing.
+        let mut out = ProcOutput::default();
+        out.append(b"psql: error: connection refused\nLINE 1: CREATE DATABASE t1\n");
+        out.append(b"                        ^\n\n");
+        assert_eq!(
+            out.last(),
+            "psql: error: connection refused / LINE 1: CREATE DATABASE t1 / ^"
+        );
+    }
+
+    #[test]
     fn malformed_lines_are_errors() {
         assert!(parse_env(b"JUSTANAME\n").unwrap_err().contains("line 1"));
         assert!(parse_env(b"A=1\n=2\n").unwrap_err().contains("line 2"));
