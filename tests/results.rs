@@ -434,3 +434,35 @@ fn bad_result_options_are_clear_errors() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// Issue 13.7: a newline inside a command is logged as NUL (GNU parallel's encoding, since no
+/// command holds a NUL) and read back as a newline, so `--retry-failed` runs the very command.
+#[test]
+fn retry_failed_runs_a_command_with_a_newline_byte_exact() {
+    let dir = TempDir::new("joblog-newline");
+    let log = dir.path().join("log");
+    forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["-0", "printf '[%s]\\n' {}; exit 1"])
+        .write_stdin("a\nb\0")
+        .assert()
+        .code(1)
+        .stdout("[a\nb]\n");
+    let text = std::fs::read(&log).unwrap();
+    let line = text.split(|&b| b == b'\n').nth(1).unwrap();
+    let command = line.splitn(9, |&b| b == b'\t').nth(8).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(command),
+        "printf '[%s]\\n' 'a\0b'; exit 1"
+    );
+    assert_eq!(text.split(|&b| b == b'\n').count(), 3, "one line per job");
+    forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["--retry-failed", "echo ignored"])
+        .write_stdin("")
+        .assert()
+        .code(1)
+        .stdout("[a\nb]\n");
+}

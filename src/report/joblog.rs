@@ -1,5 +1,7 @@
 //! `--joblog`: GNU parallel's joblog, one tab-separated line per finished job, flushed as each job
 //! ends so that killing forkpool loses no finished job; and reading one back for `--resume`.
+//! As in GNU parallel, a newline in a command is logged as a NUL byte (no command can hold a
+//! NUL), so every job stays one line and its command reads back byte for byte.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -105,7 +107,8 @@ pub fn line(r: &JobRecord) -> Vec<u8> {
         signal
     )
     .into_bytes();
-    line.extend(r.command.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+    // A newline would end the line early; NUL (never in a command) stands for it, as in GNU.
+    line.extend(r.command.iter().map(|&b| if b == b'\n' { 0 } else { b }));
     line.push(b'\n');
     line
 }
@@ -162,7 +165,10 @@ pub fn read(path: &Path) -> Result<HashMap<u64, Logged>> {
             seq as u64,
             Logged {
                 failed: exitval != 0 || signal != 0,
-                command: fields[8].to_vec(),
+                command: fields[8]
+                    .iter()
+                    .map(|&b| if b == 0 { b'\n' } else { b })
+                    .collect(),
             },
         );
     }
