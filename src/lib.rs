@@ -164,6 +164,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     }
     extras.tag_template = tag_template;
     extras.total = total;
+    extras.names = names;
     let progress = report::progress::Progress::new(opts.progress, total);
     let sink = Sink::stdio().with_progress(diag::screen());
     if opts.progress != options::Progress::Off {

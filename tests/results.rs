@@ -380,7 +380,7 @@ fn results_dir_is_laid_out_as_gnu_parallel() {
         "a/b 1\n"
     );
     assert_eq!(std::fs::read_to_string(base.join("stderr")).unwrap(), "");
-    assert_eq!(std::fs::read_to_string(base.join("seq")).unwrap(), "1\n");
+    assert_eq!(std::fs::read_to_string(base.join("seq")).unwrap(), "1");
     assert!(
         res.join("1")
             .join("x y")
@@ -465,4 +465,62 @@ fn retry_failed_runs_a_command_with_a_newline_byte_exact() {
         .assert()
         .code(1)
         .stdout("[a\nb]\n");
+}
+
+/// Issue 13.8: with `--header :` the directory levels are the header names, in GNU parallel's
+/// order (sorted by name: numerically, then byte-wise), and a column without a name keeps its
+/// position.
+#[test]
+fn results_levels_are_named_by_the_header() {
+    let dir = TempDir::new("results-header");
+    let res = dir.path().join("res");
+    forkpool()
+        .arg("--results")
+        .arg(&res)
+        .args(["--header", ":", "-k", "echo", ":::", "f1", "A", "B"])
+        .args([":::", "f2", "C", "D"])
+        .assert()
+        .success()
+        .stdout("A C\nA D\nB C\nB D\n");
+    for (a, c, seq) in [("A", "C", 1), ("A", "D", 2), ("B", "C", 3), ("B", "D", 4)] {
+        let base = res.join("f1").join(a).join("f2").join(c);
+        assert_eq!(
+            std::fs::read_to_string(base.join("stdout")).unwrap(),
+            format!("{a} {c}\n")
+        );
+        assert_eq!(
+            std::fs::read_to_string(base.join("seq")).unwrap(),
+            seq.to_string()
+        );
+    }
+    assert!(!res.join("1").exists());
+    let sorted = dir.path().join("sorted");
+    forkpool()
+        .arg("--results")
+        .arg(&sorted)
+        .args(["--header", ":", "--colsep", ",", "echo"])
+        .write_stdin("zz,aa\nx,y,z\n")
+        .assert()
+        .success()
+        .stdout("x y z\n");
+    let base = sorted.join("aa/y/zz/x/3/z");
+    assert_eq!(
+        std::fs::read_to_string(base.join("stdout")).unwrap(),
+        "x y z\n"
+    );
+}
+
+/// Issue 13.8: the `seq` file holds the number alone, as GNU parallel writes it.
+#[test]
+fn results_seq_file_has_no_trailing_newline() {
+    let dir = TempDir::new("results-seq");
+    let res = dir.path().join("res");
+    forkpool()
+        .arg("--results")
+        .arg(&res)
+        .args(["true", ":::", "a", "b"])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(res.join("1/a/seq")).unwrap(), b"1");
+    assert_eq!(std::fs::read(res.join("1/b/seq")).unwrap(), b"2");
 }
