@@ -524,3 +524,64 @@ fn results_seq_file_has_no_trailing_newline() {
     assert_eq!(std::fs::read(res.join("1/a/seq")).unwrap(), b"1");
     assert_eq!(std::fs::read(res.join("1/b/seq")).unwrap(), b"2");
 }
+
+/// Issue 19.10: a value longer than a file name may be (255 bytes) is split into
+/// subdirectories of at most 255 bytes, so the run goes on and no two values share a directory.
+#[test]
+fn results_splits_a_value_longer_than_a_file_name_into_subdirectories() {
+    let dir = TempDir::new("results-long");
+    let res = dir.path().join("res");
+    let long = "x".repeat(600);
+    let longer = format!("{long}y");
+    forkpool()
+        .arg("--results")
+        .arg(&res)
+        .args(["-k", "echo {#}", ":::", &long, &longer, "short"])
+        .assert()
+        .success()
+        .stdout("1\n2\n3\n");
+    let top = res.join("1").join("x".repeat(255)).join("x".repeat(255));
+    for (rest, seq) in [("x".repeat(90), 1), (format!("{}y", "x".repeat(90)), 2)] {
+        let base = top.join(rest).join("stdout");
+        assert_eq!(
+            std::fs::read_to_string(&base).unwrap(),
+            format!("{seq}\n"),
+            "{}",
+            base.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(res.join("1/short/stdout")).unwrap(),
+        "3\n"
+    );
+    // Longer than PATH_MAX in all: the levels are made one at a time.
+    let huge = "é".repeat(3000);
+    let out = dir.path().join("huge");
+    forkpool()
+        .arg("--results")
+        .arg(&out)
+        .args(["echo", ":::", &huge])
+        .assert()
+        .success();
+    let pieces: Vec<&str> = huge
+        .as_bytes()
+        .chunks(254)
+        .map(|p| std::str::from_utf8(p).unwrap())
+        .collect();
+    assert!(pieces.iter().map(|p| p.len() + 1).sum::<usize>() > 4096);
+    // `cd -P` one level at a time: the whole path is too long for one system call.
+    let mut read = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "for d; do cd -P \"$d\" || exit; done; cat stdout",
+            "sh",
+            "1",
+        ])
+        .args(&pieces)
+        .current_dir(&out)
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(read.pop(), Some(b'\n'));
+    assert_eq!(read, huge.as_bytes());
+}

@@ -1,12 +1,26 @@
 //! `--results DIR`: each job's stdout, stderr and sequence number in files laid out as GNU
 //! parallel lays them out: `DIR/<name 1>/<value 1>/<name 2>/<value 2>/{stdout,stderr,seq}`, where
 //! a name is the `--header` name of its input (its position, 1 2 ..., without one) and the levels
-//! are sorted by name as GNU sorts them.
+//! are sorted by name as GNU sorts them. A value longer than a file name may be is split into
+//! subdirectories (GNU parallel 20221122 cuts it short, so two long values can share a
+//! directory), and the levels are made one by one, so no path length limit stops the run.
 
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, openat};
+use nix::sys::stat::{Mode, mkdirat};
 
 use crate::error::{Error, Result, io_reason};
 use crate::job::Record;
+
+/// The longest file name that Linux file systems take (`NAME_MAX`).
+const NAME_MAX: usize = 255;
 
 /// Save one job's output; `names` are the `--header` names with the positions they stand for.
 pub fn save(
@@ -17,14 +31,14 @@ pub fn save(
     stdout: &[u8],
     stderr: &[u8],
 ) -> Result<()> {
-    let mut path = dir.to_path_buf();
+    let mut components = Vec::new();
     if let Some(record) = records.first() {
         for (name, value) in levels(names, record) {
-            path.push(escape(&name));
-            path.push(escape(value));
+            components.extend(escape(&name));
+            components.extend(escape(value));
         }
     }
-    let err = |p: &PathBuf, e: std::io::Error| {
+    let err = |p: &Path, e: std::io::Error| {
         Error::new(format!(
             "cannot write results to {}: {}",
             p.display(),
@@ -32,7 +46,20 @@ pub fn save(
         ))
         .with_hint("give --results a writable directory")
     };
-    std::fs::create_dir_all(&path).map_err(|e| err(&path, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+    let mut at: OwnedFd = File::open(dir).map_err(|e| err(dir, e))?.into();
+    let mut path = dir.to_path_buf();
+    for c in &components {
+        path.push(OsStr::from_bytes(c));
+        // Relative to the level above: the whole path may be longer than PATH_MAX.
+        match mkdirat(&at, c.as_slice(), Mode::from_bits_truncate(0o777)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(err(&path, e.into())),
+        }
+        let dir_flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        at = openat(&at, c.as_slice(), dir_flags, Mode::empty())
+            .map_err(|e| err(&path, e.into()))?;
+    }
     // GNU parallel's seq file holds the number without a newline.
     let seq = seq.to_string();
     for (name, data) in [
@@ -41,7 +68,11 @@ pub fn save(
         ("seq", seq.as_bytes()),
     ] {
         let p = path.join(name);
-        std::fs::write(&p, data).map_err(|e| err(&p, e))?;
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_CLOEXEC;
+        openat(&at, name, flags, Mode::from_bits_truncate(0o666))
+            .map_err(std::io::Error::from)
+            .and_then(|fd| File::from(fd).write_all(data))
+            .map_err(|e| err(&p, e))?;
     }
     Ok(())
 }
@@ -101,21 +132,41 @@ fn perl_number(s: &[u8]) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A value as one path component: `\` is `\\` and `/` is `\_`, as in GNU parallel.
-fn escape(v: &[u8]) -> std::ffi::OsString {
-    use std::os::unix::ffi::OsStringExt;
-    let mut out = Vec::with_capacity(v.len());
-    for &b in v {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'/' => out.extend_from_slice(b"\\_"),
-            _ => out.push(b),
+/// A value as path components: `\\` is `\\\\` and `/` is `\\_`, as in GNU parallel; past `NAME_MAX`
+/// bytes it goes on in a subdirectory, each cut at the start of a UTF-8 character.
+fn escape(v: &[u8]) -> Vec<Vec<u8>> {
+    let mut pieces = Vec::new();
+    let mut piece = Vec::with_capacity(v.len().min(NAME_MAX));
+    for (i, &b) in v.iter().enumerate() {
+        let unit: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'/' => b"\\_",
+            _ => std::slice::from_ref(&b),
+        };
+        if piece.len() + unit.len() > NAME_MAX {
+            // Bytes from 0x80 are one byte each in `piece`, so a character begun there moves whole.
+            let start = (i.saturating_sub(3)..i).rev().find(|&j| v[j] >= 0xC0);
+            let tail = match start {
+                Some(j)
+                    if is_continuation(b) && v[j + 1..i].iter().all(|&c| is_continuation(c)) =>
+                {
+                    piece.split_off(piece.len() - (i - j))
+                }
+                _ => Vec::new(),
+            };
+            pieces.push(std::mem::replace(&mut piece, tail));
         }
+        piece.extend_from_slice(unit);
     }
-    if out.is_empty() || out == b"." || out == b".." {
-        out.insert(0, b'\\');
+    if piece.is_empty() || piece == b"." || piece == b".." {
+        piece.insert(0, b'\\');
     }
-    std::ffi::OsString::from_vec(out)
+    pieces.push(piece);
+    pieces
+}
+
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
 }
 
 #[cfg(test)]
@@ -142,6 +193,28 @@ mod tests {
         let many: Record = (1..=11).map(|i| i.to_string().into_bytes()).collect();
         let order: Vec<_> = levels(&[], &many).into_iter().map(|(_, v)| v).collect();
         assert_eq!(order, many.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn escape_splits_long_values_between_characters() {
+        assert_eq!(escape(b"a/b\\c"), [b"a\\_b\\\\c".to_vec()]);
+        assert_eq!(escape(b""), [b"\\".to_vec()]);
+        assert_eq!(escape(b".."), [b"\\..".to_vec()]);
+        let exact = vec![b'x'; NAME_MAX];
+        assert_eq!(escape(&exact), std::slice::from_ref(&exact));
+        // A last piece of "." must not name the directory itself.
+        let dot = [exact.clone(), b".".to_vec()].concat();
+        assert_eq!(escape(&dot), [exact.clone(), b"\\.".to_vec()]);
+        // An escape is never cut in two.
+        let slash = [vec![b'x'; NAME_MAX - 1], b"/".to_vec()].concat();
+        assert_eq!(escape(&slash), [vec![b'x'; NAME_MAX - 1], b"\\_".to_vec()]);
+        // "é" is two bytes: the one that would straddle the cut starts the next piece.
+        let text = format!("{}{}", "x".repeat(NAME_MAX - 1), "é".repeat(2));
+        let pieces = escape(text.as_bytes());
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[0], "x".repeat(NAME_MAX - 1).into_bytes());
+        assert_eq!(pieces[1], "éé".as_bytes());
+        assert!(escape(&[b'x'; 600]).iter().all(|p| p.len() <= NAME_MAX));
     }
 
     #[test]
