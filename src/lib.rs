@@ -135,10 +135,11 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         return dry_run(batcher, &template, tag_template.as_ref(), &opts);
     }
     let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
-    let logged = match &opts.joblog {
+    let earlier = match &opts.joblog {
         Some(path) if opts.resume != options::Resume::No => report::joblog::read(path)?,
         _ => Default::default(),
     };
+    let (logged, logged_whole) = (earlier.jobs, earlier.whole);
     let source: Box<dyn JobSource + '_> = if opts.resume == options::Resume::RetryFailed {
         let replay = Replay::new(logged);
         total = Some(replay.jobs());
@@ -159,7 +160,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     if let Some(path) = &opts.joblog {
         extras.joblog = Some(report::joblog::Joblog::open(
             path,
-            opts.resume != options::Resume::No,
+            (opts.resume != options::Resume::No).then_some(logged_whole),
         )?);
     }
     extras.tag_template = tag_template;

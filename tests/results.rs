@@ -585,3 +585,80 @@ fn results_splits_a_value_longer_than_a_file_name_into_subdirectories() {
     assert_eq!(read.pop(), Some(b'\n'));
     assert_eq!(read, huge.as_bytes());
 }
+
+/// A joblog of jobs 1 and 2 done, and `tail` after them.
+fn joblog_with(tail: &str) -> String {
+    let mut text =
+        "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n".to_string();
+    for i in 1..=2 {
+        text += &format!("{i}\t:\t1700000000.000\t     0.001\t0\t2\t0\t0\techo {i}\n");
+    }
+    text + tail
+}
+
+/// Issue 19.12: a joblog whose last line was cut short (no newline, or too few columns: a full
+/// disk or a power cut) still resumes: that line is ignored with one warning, its job runs again,
+/// and the cut line is replaced, so the joblog stays whole.
+#[test]
+fn resume_reruns_the_job_of_a_cut_short_last_joblog_line() {
+    let dir = TempDir::new("joblog-cut");
+    for tail in [
+        "3\t:\t1700000000.000\t     0.001\t0\t2\t0\t0\techo",
+        "3\t:\t17000",
+        "3\t:\t17000\n",
+    ] {
+        let log = dir.path().join("log");
+        std::fs::write(&log, joblog_with(tail)).unwrap();
+        let out = forkpool()
+            .arg("--joblog")
+            .arg(&log)
+            .args(["--resume", "-k", "echo {}", ":::", "1", "2", "3", "4"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{tail:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "3\n4\n", "{tail:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{tail:?}: {err}");
+        assert!(
+            err.starts_with("forkpool: warning: ") && err.contains("line 4"),
+            "{err}"
+        );
+        let mut seqs: Vec<String> = joblog_rows(&log)
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        assert!(joblog_rows(&log).iter().all(|r| r.len() == 9), "{tail:?}");
+        seqs.sort();
+        assert_eq!(seqs, ["1", "2", "3", "4"], "{tail:?}");
+    }
+    // Cut inside the header: nothing is logged, every job runs and the header is written again.
+    let log = dir.path().join("header");
+    std::fs::write(&log, "Seq\tHost\tStart").unwrap();
+    forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["--resume", "-k", "echo {}", ":::", "1", "2"])
+        .assert()
+        .success()
+        .stdout("1\n2\n");
+    assert_eq!(joblog_rows(&log).len(), 2);
+}
+
+/// Issue 19.12: only the last line may be cut short; a malformed line before it is an error.
+#[test]
+fn a_malformed_joblog_line_before_the_last_is_an_error() {
+    let dir = TempDir::new("joblog-bad");
+    let log = dir.path().join("log");
+    let good = "3\t:\t1700000000.000\t     0.001\t0\t2\t0\t0\techo 3\n";
+    std::fs::write(&log, joblog_with(&format!("3\t:\t17000\n{good}"))).unwrap();
+    let out = forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["--resume", "echo {}", ":::", "1", "2", "3", "4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a joblog (line 4)"), "{err}");
+}
