@@ -146,10 +146,11 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         return dry_run(batcher, &template, tag_template.as_ref(), &opts);
     }
     let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
-    let logged = match &opts.joblog {
+    let earlier = match &opts.joblog {
         Some(path) if opts.resume != options::Resume::No => report::joblog::read(path)?,
         _ => Default::default(),
     };
+    let (logged, logged_whole) = (earlier.jobs, earlier.whole);
     let source: Box<dyn JobSource + '_> = if opts.resume == options::Resume::RetryFailed {
         let replay = Replay::new(logged);
         total = Some(replay.jobs());
@@ -170,11 +171,12 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     if let Some(path) = &opts.joblog {
         extras.joblog = Some(report::joblog::Joblog::open(
             path,
-            opts.resume != options::Resume::No,
+            (opts.resume != options::Resume::No).then_some(logged_whole),
         )?);
     }
     extras.tag_template = tag_template;
     extras.total = total;
+    extras.names = names;
     let progress = report::progress::Progress::new(opts.progress, total);
     let sink = Sink::stdio(opts.output.buffer_cap).with_progress(diag::screen());
     if opts.progress != options::Progress::Off {

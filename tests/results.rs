@@ -380,7 +380,7 @@ fn results_dir_is_laid_out_as_gnu_parallel() {
         "a/b 1\n"
     );
     assert_eq!(std::fs::read_to_string(base.join("stderr")).unwrap(), "");
-    assert_eq!(std::fs::read_to_string(base.join("seq")).unwrap(), "1\n");
+    assert_eq!(std::fs::read_to_string(base.join("seq")).unwrap(), "1");
     assert!(
         res.join("1")
             .join("x y")
@@ -433,4 +433,232 @@ fn bad_result_options_are_clear_errors() {
         assert!(err.starts_with("forkpool: error: "), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// Issue 13.7: a newline inside a command is logged as NUL (GNU parallel's encoding, since no
+/// command holds a NUL) and read back as a newline, so `--retry-failed` runs the very command.
+#[test]
+fn retry_failed_runs_a_command_with_a_newline_byte_exact() {
+    let dir = TempDir::new("joblog-newline");
+    let log = dir.path().join("log");
+    forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["-0", "printf '[%s]\\n' {}; exit 1"])
+        .write_stdin("a\nb\0")
+        .assert()
+        .code(1)
+        .stdout("[a\nb]\n");
+    let text = std::fs::read(&log).unwrap();
+    let line = text.split(|&b| b == b'\n').nth(1).unwrap();
+    let command = line.splitn(9, |&b| b == b'\t').nth(8).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(command),
+        "printf '[%s]\\n' 'a\0b'; exit 1"
+    );
+    assert_eq!(text.split(|&b| b == b'\n').count(), 3, "one line per job");
+    forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["--retry-failed", "echo ignored"])
+        .write_stdin("")
+        .assert()
+        .code(1)
+        .stdout("[a\nb]\n");
+}
+
+/// Issue 13.8: with `--header :` the directory levels are the header names, in GNU parallel's
+/// order (sorted by name: numerically, then byte-wise), and a column without a name keeps its
+/// position.
+#[test]
+fn results_levels_are_named_by_the_header() {
+    let dir = TempDir::new("results-header");
+    let res = dir.path().join("res");
+    forkpool()
+        .arg("--results")
+        .arg(&res)
+        .args(["--header", ":", "-k", "echo", ":::", "f1", "A", "B"])
+        .args([":::", "f2", "C", "D"])
+        .assert()
+        .success()
+        .stdout("A C\nA D\nB C\nB D\n");
+    for (a, c, seq) in [("A", "C", 1), ("A", "D", 2), ("B", "C", 3), ("B", "D", 4)] {
+        let base = res.join("f1").join(a).join("f2").join(c);
+        assert_eq!(
+            std::fs::read_to_string(base.join("stdout")).unwrap(),
+            format!("{a} {c}\n")
+        );
+        assert_eq!(
+            std::fs::read_to_string(base.join("seq")).unwrap(),
+            seq.to_string()
+        );
+    }
+    assert!(!res.join("1").exists());
+    let sorted = dir.path().join("sorted");
+    forkpool()
+        .arg("--results")
+        .arg(&sorted)
+        .args(["--header", ":", "--colsep", ",", "echo"])
+        .write_stdin("zz,aa\nx,y,z\n")
+        .assert()
+        .success()
+        .stdout("x y z\n");
+    let base = sorted.join("aa/y/zz/x/3/z");
+    assert_eq!(
+        std::fs::read_to_string(base.join("stdout")).unwrap(),
+        "x y z\n"
+    );
+}
+
+/// Issue 13.8: the `seq` file holds the number alone, as GNU parallel writes it.
+#[test]
+fn results_seq_file_has_no_trailing_newline() {
+    let dir = TempDir::new("results-seq");
+    let res = dir.path().join("res");
+    forkpool()
+        .arg("--results")
+        .arg(&res)
+        .args(["true", ":::", "a", "b"])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(res.join("1/a/seq")).unwrap(), b"1");
+    assert_eq!(std::fs::read(res.join("1/b/seq")).unwrap(), b"2");
+}
+
+/// Issue 19.10: a value longer than a file name may be (255 bytes) is split into
+/// subdirectories of at most 255 bytes, so the run goes on and no two values share a directory.
+#[test]
+fn results_splits_a_value_longer_than_a_file_name_into_subdirectories() {
+    let dir = TempDir::new("results-long");
+    let res = dir.path().join("res");
+    let long = "x".repeat(600);
+    let longer = format!("{long}y");
+    forkpool()
+        .arg("--results")
+        .arg(&res)
+        .args(["-k", "echo {#}", ":::", &long, &longer, "short"])
+        .assert()
+        .success()
+        .stdout("1\n2\n3\n");
+    let top = res.join("1").join("x".repeat(255)).join("x".repeat(255));
+    for (rest, seq) in [("x".repeat(90), 1), (format!("{}y", "x".repeat(90)), 2)] {
+        let base = top.join(rest).join("stdout");
+        assert_eq!(
+            std::fs::read_to_string(&base).unwrap(),
+            format!("{seq}\n"),
+            "{}",
+            base.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(res.join("1/short/stdout")).unwrap(),
+        "3\n"
+    );
+    // Longer than PATH_MAX in all: the levels are made one at a time.
+    let huge = "é".repeat(3000);
+    let out = dir.path().join("huge");
+    forkpool()
+        .arg("--results")
+        .arg(&out)
+        .args(["echo", ":::", &huge])
+        .assert()
+        .success();
+    let pieces: Vec<&str> = huge
+        .as_bytes()
+        .chunks(254)
+        .map(|p| std::str::from_utf8(p).unwrap())
+        .collect();
+    assert!(pieces.iter().map(|p| p.len() + 1).sum::<usize>() > 4096);
+    // `cd -P` one level at a time: the whole path is too long for one system call.
+    let mut read = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "for d; do cd -P \"$d\" || exit; done; cat stdout",
+            "sh",
+            "1",
+        ])
+        .args(&pieces)
+        .current_dir(&out)
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(read.pop(), Some(b'\n'));
+    assert_eq!(read, huge.as_bytes());
+}
+
+/// A joblog of jobs 1 and 2 done, and `tail` after them.
+fn joblog_with(tail: &str) -> String {
+    let mut text =
+        "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n".to_string();
+    for i in 1..=2 {
+        text += &format!("{i}\t:\t1700000000.000\t     0.001\t0\t2\t0\t0\techo {i}\n");
+    }
+    text + tail
+}
+
+/// Issue 19.12: a joblog whose last line was cut short (no newline, or too few columns: a full
+/// disk or a power cut) still resumes: that line is ignored with one warning, its job runs again,
+/// and the cut line is replaced, so the joblog stays whole.
+#[test]
+fn resume_reruns_the_job_of_a_cut_short_last_joblog_line() {
+    let dir = TempDir::new("joblog-cut");
+    for tail in [
+        "3\t:\t1700000000.000\t     0.001\t0\t2\t0\t0\techo",
+        "3\t:\t17000",
+        "3\t:\t17000\n",
+    ] {
+        let log = dir.path().join("log");
+        std::fs::write(&log, joblog_with(tail)).unwrap();
+        let out = forkpool()
+            .arg("--joblog")
+            .arg(&log)
+            .args(["--resume", "-k", "echo {}", ":::", "1", "2", "3", "4"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{tail:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "3\n4\n", "{tail:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{tail:?}: {err}");
+        assert!(
+            err.starts_with("forkpool: warning: ") && err.contains("line 4"),
+            "{err}"
+        );
+        let mut seqs: Vec<String> = joblog_rows(&log)
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        assert!(joblog_rows(&log).iter().all(|r| r.len() == 9), "{tail:?}");
+        seqs.sort();
+        assert_eq!(seqs, ["1", "2", "3", "4"], "{tail:?}");
+    }
+    // Cut inside the header: nothing is logged, every job runs and the header is written again.
+    let log = dir.path().join("header");
+    std::fs::write(&log, "Seq\tHost\tStart").unwrap();
+    forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["--resume", "-k", "echo {}", ":::", "1", "2"])
+        .assert()
+        .success()
+        .stdout("1\n2\n");
+    assert_eq!(joblog_rows(&log).len(), 2);
+}
+
+/// Issue 19.12: only the last line may be cut short; a malformed line before it is an error.
+#[test]
+fn a_malformed_joblog_line_before_the_last_is_an_error() {
+    let dir = TempDir::new("joblog-bad");
+    let log = dir.path().join("log");
+    let good = "3\t:\t1700000000.000\t     0.001\t0\t2\t0\t0\techo 3\n";
+    std::fs::write(&log, joblog_with(&format!("3\t:\t17000\n{good}"))).unwrap();
+    let out = forkpool()
+        .arg("--joblog")
+        .arg(&log)
+        .args(["--resume", "echo {}", ":::", "1", "2", "3", "4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a joblog (line 4)"), "{err}");
 }

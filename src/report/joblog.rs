@@ -1,5 +1,9 @@
 //! `--joblog`: GNU parallel's joblog, one tab-separated line per finished job, flushed as each job
 //! ends so that killing forkpool loses no finished job; and reading one back for `--resume`.
+//! As in GNU parallel, a newline in a command is logged as a NUL byte (no command can hold a
+//! NUL), so every job stays one line and its command reads back byte for byte. A last line that
+//! was cut short (a full disk, a power cut) is ignored with a warning, so its job runs again, and
+//! cut off before the log is appended to; a malformed line before it is an error.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -11,6 +15,15 @@ use crate::job::{Exit, JobRecord};
 
 pub const HEADER: &str =
     "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
+
+/// An earlier run's joblog, as `--resume*` reads it.
+#[derive(Default)]
+pub struct Earlier {
+    /// Each logged Seq: whether it failed, and its command.
+    pub jobs: HashMap<u64, Logged>,
+    /// The length of its whole lines: where a cut-short last line starts, or the file's length.
+    pub whole: u64,
+}
 
 /// A job as an earlier run logged it.
 pub struct Logged {
@@ -25,8 +38,9 @@ pub struct Joblog {
 }
 
 impl Joblog {
-    /// Open for writing: a new log (with its header) or, when resuming, append to the old one.
-    pub fn open(path: &Path, append: bool) -> Result<Joblog> {
+    /// Open for writing: a new log (with its header) or, when resuming, `Some(whole)`: append to
+    /// the old one after its first `whole` bytes (`Earlier::whole`), dropping a cut-short line.
+    pub fn open(path: &Path, append: Option<u64>) -> Result<Joblog> {
         let err = |e: std::io::Error| {
             Error::new(format!(
                 "cannot write the joblog {}: {}",
@@ -40,14 +54,22 @@ impl Joblog {
                 out: None,
             });
         }
-        let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
-        let mut f = if append {
-            OpenOptions::new().create(true).append(true).open(path)
-        } else {
-            File::create(path)
+        let mut f = match append {
+            Some(whole) => OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|f| {
+                    // Appended after a cut-short line, the next job's line would be garbled too.
+                    if f.metadata()?.len() > whole {
+                        f.set_len(whole)?;
+                    }
+                    Ok(f)
+                }),
+            None => File::create(path),
         }
         .map_err(err)?;
-        if !(append && exists) {
+        if append.is_none_or(|whole| whole == 0) {
             f.write_all(HEADER.as_bytes()).map_err(err)?;
         }
         Ok(Joblog {
@@ -105,18 +127,19 @@ pub fn line(r: &JobRecord) -> Vec<u8> {
         signal
     )
     .into_bytes();
-    line.extend(r.command.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+    // A newline would end the line early; NUL (never in a command) stands for it, as in GNU.
+    line.extend(r.command.iter().map(|&b| if b == b'\n' { 0 } else { b }));
     line.push(b'\n');
     line
 }
 
 /// Read an earlier run's joblog: each logged Seq, whether it failed, and its command.
-pub fn read(path: &Path) -> Result<HashMap<u64, Logged>> {
-    let mut jobs = HashMap::new();
+pub fn read(path: &Path) -> Result<Earlier> {
+    let mut earlier = Earlier::default();
     let f = match File::open(path) {
         Ok(f) => f,
         // Nothing ran before: resume from the start.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(jobs),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(earlier),
         Err(e) => {
             return Err(Error::new(format!(
                 "cannot read the joblog {}: {}",
@@ -129,42 +152,72 @@ pub fn read(path: &Path) -> Result<HashMap<u64, Logged>> {
         Error::new(format!("{} is not a joblog (line {n})", path.display()))
             .with_hint("give --joblog the file an earlier run wrote with --joblog")
     };
-    for (i, line) in BufReader::new(f).split(b'\n').enumerate() {
-        let line = line.map_err(|e| {
+    let mut reader = BufReader::new(f);
+    let mut line = Vec::new();
+    // A line with too few columns: an error, unless it is the last.
+    let mut cut = None;
+    for n in 1.. {
+        line.clear();
+        let len = reader.read_until(b'\n', &mut line).map_err(|e| {
             Error::new(format!(
                 "cannot read the joblog {}: {}",
                 path.display(),
                 io_reason(&e)
             ))
         })?;
-        if i == 0 {
-            if line != HEADER.trim_end().as_bytes() {
-                return Err(not_joblog(1));
+        if len == 0 {
+            break;
+        }
+        if let Some(bad) = cut {
+            return Err(not_joblog(bad));
+        }
+        // Only the last line can lack its newline.
+        let whole = line.pop_if(|b| *b == b'\n').is_some();
+        if n == 1 {
+            if whole && line == HEADER.trim_end().as_bytes() {
+                earlier.whole += len as u64;
+            } else if !whole && HEADER.as_bytes().starts_with(&line) {
+                cut = Some(n);
+            } else {
+                return Err(not_joblog(n));
             }
             continue;
         }
         if line.is_empty() {
+            earlier.whole += len as u64;
             continue;
         }
         let fields: Vec<&[u8]> = line.splitn(9, |&b| b == b'\t').collect();
+        if !whole || fields.len() < 9 {
+            cut = Some(n);
+            continue;
+        }
         let num = |k: usize| {
             std::str::from_utf8(fields[k])
                 .ok()
                 .and_then(|s| s.trim().parse::<i64>().ok())
         };
-        if fields.len() != 9 {
-            return Err(not_joblog(i + 1));
-        }
         let (Some(seq), Some(exitval), Some(signal)) = (num(0), num(6), num(7)) else {
-            return Err(not_joblog(i + 1));
+            return Err(not_joblog(n));
         };
-        jobs.insert(
+        earlier.jobs.insert(
             seq as u64,
             Logged {
                 failed: exitval != 0 || signal != 0,
-                command: fields[8].to_vec(),
+                command: fields[8]
+                    .iter()
+                    .map(|&b| if b == 0 { b'\n' } else { b })
+                    .collect(),
             },
         );
+        earlier.whole += len as u64;
     }
-    Ok(jobs)
+    if let Some(n) = cut {
+        crate::diag::warn(&format!(
+            "warning: the last line of the joblog {} (line {n}) was cut short; ignoring it, so \
+             its job runs again",
+            path.display()
+        ));
+    }
+    Ok(earlier)
 }

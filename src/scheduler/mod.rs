@@ -114,6 +114,8 @@ pub struct Extras {
     pub progress: Option<Progress>,
     /// How many jobs the run makes, when counted up front (`--bar`, `--halt ...%`).
     pub total: Option<u64>,
+    /// `--header`: the input names, which name `--results`' directory levels.
+    pub names: crate::input::Names,
 }
 
 /// How long to wait before spawning again after running out of processes or descriptors.
@@ -1010,6 +1012,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 .and_then(|(out, err)| {
                     Ok(crate::output::results::save(
                         dir,
+                        &self.extras.names,
                         &run.job.records,
                         run.job.seq,
                         &out,
