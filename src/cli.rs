@@ -288,7 +288,9 @@ pub struct Cli {
     #[arg(long = "retry-failed", help_heading = RESULTS)]
     pub retry_failed: bool,
 
-    /// Save each job's stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/...
+    /// Save each job's stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/... (with
+    /// --header, the inputs' names instead of 1, 2; a value too long for one file name is split
+    /// into subdirectories)
     #[arg(long = "results", visible_alias = "res", value_name = "DIR", help_heading = RESULTS)]
     pub results: Option<PathBuf>,
 
