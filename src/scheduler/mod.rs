@@ -278,7 +278,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             for &tag in &ready {
                 if let Tag::Pipe(k, stream) = tag {
-                    self.read(k, stream);
+                    self.on_readable(k, stream);
                 }
             }
             self.collect_spawns();
@@ -817,7 +817,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// One read from a process's pipe; true when it read data (more may be waiting).
+    /// Read a ready pipe; at its end, the process may be done.
+    fn on_readable(&mut self, k: usize, stream: Stream) {
+        if !self.read(k, stream) {
+            self.maybe_done(k);
+        }
+    }
+
+    /// One read from a process's pipe; true when it read data (more may be waiting). At the
+    /// pipe's end it closes the pipe, and leaves `maybe_done` to the caller: a process that is
+    /// done gives its index to the next one (a teardown after an init), whose pipes a caller
+    /// still reading the old one's must never touch.
     fn read(&mut self, k: usize, stream: Stream) -> bool {
         let Some(p) = self.procs.get_mut(k).and_then(Option::as_mut) else {
             return false;
@@ -828,7 +838,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         match nix::unistd::read(fd, &mut self.read_buf) {
             Ok(0) | Err(Errno::EIO) => {
                 p.sup.close(stream, &mut self.reactor);
-                self.maybe_done(k);
                 false
             }
             Ok(n) => {
