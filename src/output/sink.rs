@@ -10,9 +10,11 @@
 use std::collections::VecDeque;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::stat::{SFlag, fstat};
 
@@ -200,6 +202,10 @@ impl Write for Fd {
     }
 }
 
+/// How long a write waits for a slow reader before the rest goes to the writer thread: short
+/// enough that signals and timers wait no longer.
+const STALL_MS: u8 = 10;
+
 /// Where stdout's bytes go: straight to the fd, or to the writer thread.
 enum Out {
     Direct(Fd),
@@ -230,9 +236,14 @@ impl Write for Out {
     }
 }
 
-/// stdout written by a thread: the event loop only queues bytes.
+/// stdout written by a thread when it would block: the event loop writes what the reader takes
+/// at once through a nonblocking descriptor of its own, and queues the rest.
 struct Queued {
     shared: Arc<Shared>,
+    /// stdout opened anew (/proc/self/fd/1) with O_NONBLOCK: a file description of forkpool's
+    /// own, so the flag never reaches the caller's shared one. None when it cannot be had
+    /// (a socket): then every byte goes through the thread.
+    nonblock: Option<std::fs::File>,
 }
 
 struct Shared {
@@ -278,7 +289,12 @@ impl Queued {
             .name("forkpool-stdout".into())
             .stack_size(128 * 1024)
             .spawn(move || writer.serve(fd))?;
-        Ok(Queued { shared })
+        let nonblock = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC | nix::libc::O_NOCTTY)
+            .open("/proc/self/fd/1")
+            .ok();
+        Ok(Queued { shared, nonblock })
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
@@ -290,8 +306,29 @@ impl Queued {
         if let Some((kind, msg)) = &st.error {
             return Err(io::Error::new(*kind, msg.clone()));
         }
-        st.bytes += buf.len();
-        st.chunks.push_back(buf.to_vec());
+        let mut rest = buf;
+        // Nothing queued (so order holds) and no display to go around: write now what the
+        // reader takes within a moment; only a reader that stalls longer gets a backlog.
+        if st.bytes == 0
+            && st.screen.is_none()
+            && let Some(mut f) = self.nonblock.as_ref()
+        {
+            loop {
+                match f.write(rest) {
+                    Ok(n) if n == rest.len() => return Ok(buf.len()),
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+                let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLOUT)];
+                if !matches!(poll(&mut fds, PollTimeout::from(STALL_MS)), Ok(n) if n > 0) {
+                    break;
+                }
+            }
+        }
+        st.bytes += rest.len();
+        st.chunks.push_back(rest.to_vec());
         drop(st);
         self.shared.work.notify_one();
         Ok(buf.len())

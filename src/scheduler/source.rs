@@ -9,9 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
@@ -272,20 +270,29 @@ impl JobSource for Inline<'_> {
     }
 }
 
-/// Batches read on a reader thread, for inputs that can wait (stdin, pipes, terminals): a
-/// bounded channel keeps memory flat, and an eventfd wakes the event loop when it waits for
-/// input (only then: a wake-up per job would cost two syscalls each).
+/// Batches read on a reader thread, for inputs that can wait (stdin, pipes, terminals). The
+/// queue between them is bounded, and each side wakes the other only at a mark (the reader
+/// when half the queue is free, the event loop when it waits for input), not once per job:
+/// a wake-up per job costs a context switch each on a machine that is busy spawning.
 pub struct Threaded {
-    rx: Receiver<Result<Job>>,
-    wake: Arc<Wake>,
+    feed: Arc<Feed>,
     produced: u64,
-    ended: bool,
 }
 
-struct Wake {
-    fd: EventFd,
-    /// The scheduler found the channel empty and waits for the next job.
-    waiting: AtomicBool,
+struct Feed {
+    state: Mutex<FeedState>,
+    /// The reader waits here for room.
+    room: Condvar,
+    /// Readable when the event loop waits for input and some came (or the input ended).
+    wake: EventFd,
+}
+
+#[derive(Default)]
+struct FeedState {
+    jobs: VecDeque<Result<Job>>,
+    ended: bool,
+    /// The event loop found the queue empty and waits for the next job.
+    waiting: bool,
 }
 
 /// Jobs read ahead of the scheduler; more would only use memory.
@@ -293,88 +300,73 @@ const READ_AHEAD: usize = 256;
 
 impl Threaded {
     pub fn spawn(mut batcher: Batcher, template: Arc<Template>) -> Result<Threaded> {
-        let fd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+        let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
             .map_err(|e| Error::new(format!("cannot set up the input reader: {e}")))?;
-        let wake = Arc::new(Wake {
-            fd,
-            waiting: AtomicBool::new(false),
+        let feed = Arc::new(Feed {
+            state: Mutex::new(FeedState::default()),
+            room: Condvar::new(),
+            wake,
         });
-        let (tx, rx) = sync_channel(READ_AHEAD);
-        let w = Arc::clone(&wake);
+        let f = Arc::clone(&feed);
         // Never joined: at exit it may still wait on a quiet stdin, and the process ends it.
         std::thread::Builder::new()
             .name("forkpool-input".into())
             .stack_size(256 * 1024)
-            .spawn(move || read_ahead(&mut batcher, &template, tx, &w))
+            .spawn(move || f.read_ahead(&mut batcher, &template))
             .map_err(|e| Error::new(format!("cannot start the input reader: {e}")))?;
-        Ok(Threaded {
-            rx,
-            wake,
-            produced: 0,
-            ended: false,
-        })
-    }
-
-    fn take(&mut self, job: Result<Job>) -> Result<Pull> {
-        let job = job?;
-        self.produced = job.seq;
-        Ok(Pull::Job(job))
+        Ok(Threaded { feed, produced: 0 })
     }
 }
 
-fn read_ahead(
-    batcher: &mut Batcher,
-    template: &Template,
-    tx: SyncSender<Result<Job>>,
-    wake: &Wake,
-) {
-    loop {
-        match batcher.next_job(template) {
-            Ok(Some(job)) => {
-                if tx.send(Ok(job)).is_err() {
-                    return;
-                }
-                if wake.waiting.swap(false, Ordering::SeqCst) {
-                    let _ = wake.fd.write(1);
-                }
+impl Feed {
+    fn lock(&self) -> MutexGuard<'_, FeedState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read_ahead(&self, batcher: &mut Batcher, template: &Template) {
+        loop {
+            let next = batcher.next_job(template);
+            let last = !matches!(next, Ok(Some(_)));
+            let mut st = self.lock();
+            while st.jobs.len() >= READ_AHEAD {
+                st = self.room.wait(st).unwrap_or_else(PoisonError::into_inner);
             }
-            Ok(None) => break,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                break;
+            match next {
+                Ok(Some(job)) => st.jobs.push_back(Ok(job)),
+                Ok(None) => {}
+                Err(e) => st.jobs.push_back(Err(e)),
+            }
+            st.ended = last;
+            let wake = std::mem::take(&mut st.waiting) || last;
+            drop(st);
+            if wake {
+                let _ = self.wake.write(1);
+            }
+            if last {
+                return;
             }
         }
     }
-    // Hung up before the last wake-up, so the pull it causes sees the end.
-    drop(tx);
-    let _ = wake.fd.write(1);
 }
 
 impl JobSource for Threaded {
     fn pull(&mut self) -> Result<Pull> {
-        if self.ended {
-            return Ok(Pull::End);
-        }
-        match self.rx.try_recv() {
-            Ok(job) => return self.take(job),
-            Err(TryRecvError::Disconnected) => {
-                self.ended = true;
-                return Ok(Pull::End);
+        let mut st = self.feed.lock();
+        match st.jobs.pop_front() {
+            Some(job) => {
+                if st.jobs.len() == READ_AHEAD / 2 {
+                    self.feed.room.notify_one();
+                }
+                drop(st);
+                let job = job?;
+                self.produced = job.seq;
+                Ok(Pull::Job(job))
             }
-            Err(TryRecvError::Empty) => {}
-        }
-        // Ask for a wake-up, then look again: a job sent before the ask is seen here, one sent
-        // after it wakes the loop.
-        self.wake.waiting.store(true, Ordering::SeqCst);
-        match self.rx.try_recv() {
-            Ok(job) => {
-                self.wake.waiting.store(false, Ordering::SeqCst);
-                self.take(job)
-            }
-            Err(TryRecvError::Empty) => Ok(Pull::Later),
-            Err(TryRecvError::Disconnected) => {
-                self.ended = true;
-                Ok(Pull::End)
+            None if st.ended => Ok(Pull::End),
+            None => {
+                // Under the lock: the reader's next job sees the request and wakes the loop.
+                st.waiting = true;
+                Ok(Pull::Later)
             }
         }
     }
@@ -384,7 +376,7 @@ impl JobSource for Threaded {
     }
 
     fn notify_fd(&self) -> Option<BorrowedFd<'_>> {
-        Some(self.wake.fd.as_fd())
+        Some(self.feed.wake.as_fd())
     }
 }
 
