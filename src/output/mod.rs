@@ -260,10 +260,13 @@ impl Collector {
 
     fn print(&mut self, f: Finished) -> Result<(), WriteError> {
         if let Some(record) = &f.record {
-            let out = self.contents(&f.output.out)?;
-            let err = self.contents(&f.output.err)?;
-            let line = json::line(record, &out, &err);
-            self.sink.write(Stream::Out, &line, None).map_err(from_io)?;
+            let (spill, sink) = (&self.spill, &mut self.sink);
+            let mut out = Held(spill, &f.output.out);
+            let mut err = Held(spill, &f.output.err);
+            json::write(record, &mut out, &mut err, &mut |b| {
+                sink.write(Stream::Out, b, None)
+            })
+            .map_err(from_io)?;
             self.discard(f.output);
             return Ok(());
         }
@@ -329,6 +332,19 @@ impl Collector {
     /// Everything handed to stdout has been written out (or failed).
     pub fn written(&self) -> bool {
         self.sink.written()
+    }
+}
+
+/// A job's held stream (spilled segments, then memory), walked chunk by chunk.
+struct Held<'a>(&'a Spill, &'a Buf);
+
+impl json::Chunks for Held<'_> {
+    fn each(&mut self, f: &mut dyn FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+        for &(off, len) in &self.1.segs {
+            self.0.chunks(off, len, f)?;
+        }
+        // In pieces, so an encoder's output per piece stays small (JSON escapes a NUL as 6).
+        self.1.mem.chunks(256 * 1024).try_for_each(f)
     }
 }
 

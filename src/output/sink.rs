@@ -327,6 +327,14 @@ impl Queued {
                 }
             }
         }
+        // One job's output (a huge --json line) can be larger than the backlog allowed between
+        // two turns of the loop: past twice the limit, wait for the reader rather than hold it
+        // all in memory.
+        while st.bytes > 2 * self.shared.high && st.error.is_none() {
+            st = self
+                .shared
+                .wait(st, &self.shared.progress, Duration::from_secs(1));
+        }
         st.bytes += rest.len();
         st.chunks.push_back(rest.to_vec());
         drop(st);

@@ -54,6 +54,25 @@ impl Spill {
         Ok(())
     }
 
+    /// Hand a spilled segment to `f` in chunks, keeping it.
+    pub fn chunks(
+        &self,
+        off: u64,
+        len: u64,
+        f: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let file = self.file.as_ref().expect("a segment was written");
+        let mut buf = vec![0; len.min(256 * 1024) as usize];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(buf.len() as u64) as usize;
+            file.read_exact_at(&mut buf[..n], off + done)?;
+            f(&buf[..n])?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+
     /// Append a spilled segment to `out`, keeping it.
     pub fn read(&self, off: u64, len: u64, out: &mut Vec<u8>) -> io::Result<()> {
         let file = self.file.as_ref().expect("a segment was written");
