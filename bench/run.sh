@@ -72,6 +72,7 @@ if ((QUICK)); then
     STALL_JOBS=500 STALL_ROUNDS=1
     WIDE_J=250 WIDE_JOBS=500 WIDE_ROUNDS=1
     FLAGS_ROUNDS=1
+    LONG_MB=20 SMALL_JOBS=250
     ROUND_LIMIT=300
 else
     MODE_FLAG=""
@@ -82,6 +83,7 @@ else
     STALL_JOBS=2000 STALL_ROUNDS=3
     WIDE_J=1000 WIDE_JOBS=2000 WIDE_ROUNDS=3
     FLAGS_ROUNDS=5
+    LONG_MB=100 SMALL_JOBS=1000
     ROUND_LIMIT=1800
 fi
 TARGET_N=${OVERHEAD_SIZES[0]} # the "5,000 x true" workload (1,000 in --quick)
@@ -392,6 +394,20 @@ if have forkpool; then
     register flags "forkpool --json" "$fp -j2 --json true < $IN/seq.$FLAGS_N"
     register flags "forkpool --joblog" "$fp -j2 --joblog $OUTD/joblog true < $IN/seq.$FLAGS_N"
     bench flags "$FLAGS_ROUNDS" 1
+
+    log "--line-buffer on one ${LONG_MB} MB line, and grouped (forkpool only)"
+    head -c "$((LONG_MB * 1000000))" /dev/zero | tr '\0' x >"$IN/longline"
+    echo >>"$IN/longline"
+    register longline "forkpool" "$fp cat ::: $IN/longline > /dev/null"
+    register longline "forkpool --line-buffer" "$fp --line-buffer cat ::: $IN/longline > /dev/null"
+    bench longline "$FLAGS_ROUNDS" 1 --warmup 1
+
+    log "held output: $SMALL_JOBS jobs of 60 kB at once, --buffer-size 1M (forkpool only)"
+    printf 'head -c 60000 /dev/zero; sleep 1\n' >"$IN/60k.sh"
+    seq "$SMALL_JOBS" >"$IN/seq.small"
+    register small "forkpool" "$fp -j$SMALL_JOBS --buffer-size 1M sh $IN/60k.sh < $IN/seq.small | wc -c"
+    sh -c "/usr/bin/time -v -o $RSSD/small.forkpool $fp -j$SMALL_JOBS --buffer-size 1M sh $IN/60k.sh \
+        < $IN/seq.small | wc -c > $OUTD/small.forkpool" 2>/dev/null || true
 fi
 
 ELAPSED=$SECONDS
@@ -704,6 +720,28 @@ REPORT=$TMP/report.md
     done
     timing_table flags forkpool "${args[@]}"
     commands_list flags
+    echo
+
+    # Issue 19: a long line with --line-buffer, and many jobs' held output under one budget.
+    echo "## \`--line-buffer\` on one ${LONG_MB} MB line (forkpool only)"
+    echo
+    fm=$(med longline forkpool)
+    r=$(ratio "$(med longline "forkpool --line-buffer")" "$fm")
+    s=$(judge "$r" "<=" 2 longline forkpool "forkpool --line-buffer")
+    summary "one ${LONG_MB} MB line" "--line-buffer within 2× of grouped" "$(fmt_x "$r")" "$s"
+    timing_table longline forkpool "forkpool --line-buffer" "≤ 2× grouped" "$s"
+    commands_list longline
+    echo
+    echo "## Held output: $SMALL_JOBS jobs of 60 kB at once, \`--buffer-size 1M\` (forkpool only)"
+    echo
+    rss=$(max_rss "$RSSD/small.forkpool") || true
+    got=$(cat "$OUTD/small.forkpool" 2>/dev/null || true)
+    s=$(verdict "$rss" "<" 16384)
+    [[ $got == "$((SMALL_JOBS * 60000))" ]] || s="**missed** (output $got bytes)"
+    have forkpool || s=$NO_FP
+    summary "$SMALL_JOBS × 60 kB held" "peak RSS < 16 MiB" "$(fmt_mib "$rss")" "$s"
+    echo "Peak RSS $(fmt_mib "$rss") (target < 16 MiB: $s); output $got bytes."
+    commands_list small
     echo
 } >"$REPORT"
 
