@@ -91,28 +91,51 @@ fn percent_timeout_also_stops_a_job_that_started_before_the_median_was_known() {
     assert!(err.contains("job 4 timed out"), "{err}");
 }
 
-#[test]
-fn sighup_with_jobs_left_says_how_many_and_dies_of_sighup() {
-    let dir = TempDir::new("hup");
+/// forkpool -j2 over `inputs` jobs that each wait for a go-ahead; SIGHUP once two run, then
+/// the go-ahead.
+fn hangup_after_two_start(name: &str, inputs: u32) -> std::process::Output {
+    let dir = TempDir::new(name);
     let go = dir.path().join("go");
     let job = format!(
         "touch {d}/up.{{}}; while [ ! -e {g} ]; do sleep 0.02; done; echo {{}}",
         d = dir.path().display(),
         g = go.display()
     );
-    let child = Command::new(bin())
+    let mut child = Command::new(bin())
         .args(["-j2", &job, ":::"])
-        .args((1..=10).map(|i| i.to_string()))
+        .args((1..=inputs).map(|i| i.to_string()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let up = |n: u32| dir.path().join(format!("up.{n}")).exists();
     assert!(wait_for(SLOW, || up(1) && up(2)));
+    // Collect stderr as it comes, to see the SIGHUP taken before the jobs may end.
+    let mut stderr = child.stderr.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stderr, &mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
     kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
-    std::thread::sleep(Duration::from_millis(50));
+    let taken = || String::from_utf8_lossy(&seen.lock().unwrap()).contains("SIGHUP received");
+    assert!(wait_for(SLOW, taken), "SIGHUP was not taken");
     std::fs::write(&go, "").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    out.stderr = seen.lock().unwrap().clone();
+    out
+}
+
+#[test]
+fn sighup_with_jobs_left_says_how_many_and_dies_of_sighup() {
+    let out = hangup_after_two_start("hup", 10);
     assert_eq!(out.status.signal(), Some(Signal::SIGHUP as i32));
     let mut done: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -130,24 +153,7 @@ fn sighup_with_jobs_left_says_how_many_and_dies_of_sighup() {
 
 #[test]
 fn sighup_after_every_job_started_is_a_normal_end() {
-    let dir = TempDir::new("hup-all");
-    let go = dir.path().join("go");
-    let job = format!(
-        "touch {d}/up.{{}}; while [ ! -e {g} ]; do sleep 0.02; done",
-        d = dir.path().display(),
-        g = go.display()
-    );
-    let child = Command::new(bin())
-        .args(["-j2", &job, ":::", "1", "2"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let up = |n: u32| dir.path().join(format!("up.{n}")).exists();
-    assert!(wait_for(SLOW, || up(1) && up(2)));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
-    std::thread::sleep(Duration::from_millis(50));
-    std::fs::write(&go, "").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = hangup_after_two_start("hup-all", 2);
     assert_eq!(out.status.code(), Some(0));
 }
 

@@ -41,15 +41,7 @@ impl Spill {
 
     /// Copy a spilled segment to `out`, and forget it.
     pub fn copy_out(&mut self, off: u64, len: u64, out: &mut dyn Write) -> io::Result<()> {
-        let file = self.file.as_ref().expect("a segment was written");
-        let mut buf = vec![0; len.min(256 * 1024) as usize];
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(buf.len() as u64) as usize;
-            file.read_exact_at(&mut buf[..n], off + done)?;
-            out.write_all(&buf[..n])?;
-            done += n as u64;
-        }
+        self.chunks(off, len, &mut |c| out.write_all(c))?;
         self.release(len);
         Ok(())
     }

@@ -87,10 +87,6 @@ impl<H> Supervised<H> {
         self
     }
 
-    pub fn phase(&self) -> &Phase<H> {
-        &self.phase
-    }
-
     /// The spawn succeeded; `pipes` are already registered with the reactor.
     pub fn spawned(&mut self, handle: H, pipes: [Option<(OwnedFd, Token)>; 2]) {
         self.phase = Phase::Running(handle);
@@ -145,10 +141,6 @@ impl<H> Supervised<H> {
 
     pub fn pipe(&self, stream: Stream) -> Option<&OwnedFd> {
         self.pipes[stream.index()].as_ref().map(|(fd, _)| fd)
-    }
-
-    pub fn has_pipes(&self) -> bool {
-        self.pipes.iter().any(Option::is_some)
     }
 
     /// Read this process's pipes, or leave them be for now (back-pressure).
