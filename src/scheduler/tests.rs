@@ -107,6 +107,17 @@ fn run(args: &[&str], mock: Mock) -> Run {
     run_with(args, mock, HashMap::new())
 }
 
+/// A joblog's entries: (seq, failed, command).
+fn logged(entries: &[(u64, bool, &str)]) -> HashMap<u64, Logged> {
+    entries
+        .iter()
+        .map(|&(seq, failed, cmd)| {
+            let command = cmd.as_bytes().to_vec();
+            (seq, Logged { failed, command })
+        })
+        .collect()
+}
+
 fn unique() -> usize {
     static N: AtomicUsize = AtomicUsize::new(0);
     N.fetch_add(1, Ordering::SeqCst)
@@ -245,22 +256,7 @@ fn keep_order_passes_the_turns_of_skipped_jobs() {
         "job 4" => Script::ok("four\n"),
         other => panic!("{other} was done already"),
     });
-    let logged = HashMap::from([
-        (
-            1,
-            Logged {
-                failed: false,
-                command: b"job 1".to_vec(),
-            },
-        ),
-        (
-            3,
-            Logged {
-                failed: false,
-                command: b"job 3".to_vec(),
-            },
-        ),
-    ]);
+    let logged = logged(&[(1, false, "job 1"), (3, false, "job 3")]);
     let r = run_with(
         &[
             "-k",
@@ -285,35 +281,11 @@ fn keep_order_passes_the_turns_of_skipped_jobs() {
 #[test]
 fn retry_failed_replays_logged_commands_in_order_with_gaps() {
     let mock = Mock::new(|cmd| Script::ok(&format!("{cmd}\n")));
-    let logged = HashMap::from([
-        (
-            1,
-            Logged {
-                failed: false,
-                command: b"echo 1".to_vec(),
-            },
-        ),
-        (
-            2,
-            Logged {
-                failed: true,
-                command: b"echo 2".to_vec(),
-            },
-        ),
-        (
-            3,
-            Logged {
-                failed: false,
-                command: b"echo 3".to_vec(),
-            },
-        ),
-        (
-            4,
-            Logged {
-                failed: true,
-                command: b"echo 4".to_vec(),
-            },
-        ),
+    let logged = logged(&[
+        (1, false, "echo 1"),
+        (2, true, "echo 2"),
+        (3, false, "echo 3"),
+        (4, true, "echo 4"),
     ]);
     let r = run_with(
         &["-k", "--retry-failed", "--joblog", "/dev/null"],
