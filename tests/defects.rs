@@ -226,3 +226,63 @@ fn tag_goes_after_every_carriage_return_as_in_gnu_parallel() {
     // Recorded from GNU parallel 20221122.
     assert_eq!(out.stdout, b"f\ta\rf\t\nf\tb\rf\tc\n");
 }
+
+/// A 64 KiB tmpfs for --tmpdir, unmounted when dropped.
+struct SmallDisk(TempDir);
+
+impl SmallDisk {
+    /// None when this user may not mount (the test then says so and checks nothing).
+    fn mount() -> Option<SmallDisk> {
+        let dir = TempDir::new("small-disk");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn a_full_spill_directory_stops_every_job_and_exits_255() {
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("skipped: cannot mount a tmpfs (needs root)");
+        return;
+    };
+    let marker = format!("sleep 1000.{}", std::process::id());
+    // Job 1 ignores TERM and keeps running; job 2's output must wait (-k) and fills the disk.
+    let out = forkpool()
+        .args(["-k", "-j2", "--buffer-size", "1K", "--tmpdir"])
+        .arg(disk.0.path())
+        .args([
+            ":::",
+            &format!("trap '' TERM; sleep 1; head -c 200000 /dev/zero; {marker}"),
+            "head -c 300000 /dev/zero",
+        ])
+        .timeout(SLOW)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(255),
+        "not 141: only a closed stdout is a broken pipe"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot write waiting output to a temporary file")
+            && err.contains("No space left"),
+        "{err}"
+    );
+    assert!(
+        wait_for(SLOW, || crate::support::processes_matching(&marker)
+            .is_empty()),
+        "the job that ignores TERM survived"
+    );
+}
