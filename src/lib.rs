@@ -107,13 +107,16 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         replace: opts.replace.as_deref(),
         names: &names,
     };
-    let template = Arc::new(Template::parse(
-        &opts.command,
-        opts.quote_words,
-        opts.context_replace,
-        true,
-        &syntax,
-    )?);
+    let template = Arc::new(
+        Template::parse(
+            &opts.command,
+            opts.quote_words,
+            opts.context_replace,
+            true,
+            &syntax,
+        )?
+        .for_csh(template::is_csh(&opts.shell)),
+    );
     let tag_template = opts
         .output
         .tag

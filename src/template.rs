@@ -71,6 +71,8 @@ pub struct Template {
     context: bool,
     /// No literal part needs a shell, so a rendered job can be exec'ed directly.
     direct: bool,
+    /// The shell is csh or tcsh: values are quoted for it (`quote_csh`).
+    csh: bool,
 }
 
 /// What one job's rendering needs to know.
@@ -98,6 +100,7 @@ impl Template {
                 raw_values: true,
                 context: false,
                 direct: false,
+                csh: false,
             });
         }
         refuse_perl(words, syntax)?;
@@ -138,7 +141,14 @@ impl Template {
             raw_values,
             context,
             direct,
+            csh: false,
         })
+    }
+
+    /// Quote values for csh or tcsh (`--shell`), whose quoting differs from sh's.
+    pub fn for_csh(mut self, csh: bool) -> Template {
+        self.csh = csh;
+        self
     }
 
     /// The command for one job: direct words when no shell is needed, else shell code.
@@ -157,6 +167,7 @@ impl Template {
         let mut sink = ShellSink {
             out: Vec::new(),
             raw: self.raw_values,
+            csh: self.csh,
         };
         self.render(job, &mut sink);
         sink.out
@@ -167,6 +178,7 @@ impl Template {
         let mut sink = ShellSink {
             out: Vec::new(),
             raw: true,
+            csh: false,
         };
         self.render(job, &mut sink);
         sink.out
@@ -414,6 +426,7 @@ fn render_tokens(
                 let mut raw = ShellSink {
                     out: Vec::new(),
                     raw: true,
+                    csh: false,
                 };
                 render_tokens(inner, all, each, job, &mut raw);
                 sink.value(&raw.out);
@@ -536,6 +549,35 @@ pub fn quote(v: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Quote a value for csh or tcsh: in single quotes as for sh, but `!` (history) and a newline
+/// are escaped with a backslash there, and a `'` is written as `'\''`. Plain words stay bare.
+pub fn quote_csh(v: &[u8], out: &mut Vec<u8>) {
+    if !v.is_empty()
+        && v.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-_.+/".contains(&b))
+    {
+        out.extend_from_slice(v);
+        return;
+    }
+    out.push(b'\'');
+    for &b in v {
+        match b {
+            b'\'' => out.extend_from_slice(b"'\\''"),
+            b'!' => out.extend_from_slice(b"\\!"),
+            b'\n' => out.extend_from_slice(b"\\\n"),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'\'');
+}
+
+/// Whether `shell` is csh or tcsh, which need `quote_csh`.
+pub fn is_csh(shell: &std::path::Path) -> bool {
+    shell
+        .file_name()
+        .is_some_and(|n| n == "csh" || n == "tcsh" || n == "bsd-csh")
+}
+
 trait Sink {
     fn code(&mut self, c: &[u8]);
     fn value(&mut self, v: &[u8]);
@@ -545,6 +587,7 @@ trait Sink {
 struct ShellSink {
     out: Vec<u8>,
     raw: bool,
+    csh: bool,
 }
 
 impl Sink for ShellSink {
@@ -554,6 +597,8 @@ impl Sink for ShellSink {
     fn value(&mut self, v: &[u8]) {
         if self.raw {
             self.out.extend_from_slice(v);
+        } else if self.csh {
+            quote_csh(v, &mut self.out);
         } else {
             quote(v, &mut self.out);
         }
@@ -603,6 +648,21 @@ mod tests {
         let mut out = Vec::new();
         quote(v.as_bytes(), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csh_quoting_escapes_history_and_newlines() {
+        let q = |v: &[u8]| {
+            let mut out = Vec::new();
+            quote_csh(v, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(q(b"plain/word.txt"), "plain/word.txt");
+        assert_eq!(q(b""), "''");
+        assert_eq!(q(b"a!b"), "'a\\!b'");
+        assert_eq!(q(b"x\ny"), "'x\\\ny'");
+        assert_eq!(q(b"q'r"), "'q'\\''r'");
+        assert_eq!(q(b"e$f `g`"), "'e$f `g`'");
     }
 
     #[test]

@@ -286,3 +286,30 @@ fn a_full_spill_directory_stops_every_job_and_exits_255() {
         "the job that ignores TERM survived"
     );
 }
+
+#[test]
+fn csh_and_tcsh_get_values_quoted_for_them() {
+    let shells: Vec<&str> = ["/bin/csh", "/bin/tcsh"]
+        .into_iter()
+        .filter(|s| std::path::Path::new(s).exists())
+        .collect();
+    if shells.is_empty() {
+        eprintln!("skipped: neither csh nor tcsh is installed (.ci/run installs them)");
+        return;
+    }
+    for shell in shells {
+        let out = forkpool()
+            .args(["-0", "-k", "--shell", shell, "printf '[%s]\\n'"])
+            .write_stdin(&b"a!b\0x\ny\0q'r\0e$f\0!!\0\0"[..])
+            .timeout(SLOW)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "[a!b]\n[x\ny]\n[q'r]\n[e$f]\n[!!]\n[]\n",
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+    }
+}

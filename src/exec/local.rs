@@ -31,7 +31,7 @@ use nix::unistd::{Pid, pipe2};
 use super::group::{self, Group};
 use super::{Executor, SpawnError, SpawnSpec, Spawned, Stdin};
 use crate::job::{Command, Exit};
-use crate::template::quote;
+use crate::template::{is_csh, quote, quote_csh};
 
 pub struct Local {
     pub shell: PathBuf,
@@ -49,7 +49,11 @@ impl Executor for Local {
                         if i > 0 {
                             line.push(b' ');
                         }
-                        quote(w, &mut line);
+                        if is_csh(&self.shell) {
+                            quote_csh(w, &mut line);
+                        } else {
+                            quote(w, &mut line);
+                        }
                     }
                     self.start_shell(&line, spec)
                 }
