@@ -81,27 +81,15 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         && opts.resume == options::Resume::No
         && !opts.dry_run
         && !input.sources.is_empty()
-        && input.sources.iter().all(|s| match &s.kind {
-            input::SourceKind::Args(_) => true,
-            // Regular files can be read twice; stdin and pipes cannot.
-            input::SourceKind::File(p) => {
-                p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file())
-            }
-        }))
+        // Lists and regular files can be read twice; stdin and pipes cannot.
+        && input
+            .sources
+            .iter()
+            .all(|s| s.kind.never_waits() && !s.kind.is_stdin()))
     .then(|| input.clone());
     // Reads that can wait (stdin, pipes, terminals) go to a reader thread, so that a quiet
     // input never holds up the event loop.
-    let may_wait = input.sources.iter().any(|s| match &s.kind {
-        input::SourceKind::Args(_) => false,
-        input::SourceKind::File(p) => {
-            let p = if p.as_os_str() == "-" {
-                std::path::Path::new("/dev/stdin")
-            } else {
-                p
-            };
-            !std::fs::metadata(p).is_ok_and(|m| m.is_file())
-        }
-    });
+    let may_wait = !input.sources.iter().all(|s| s.kind.never_waits());
     let (inputs, names) = input::Inputs::open(input)?;
     let syntax = Syntax {
         replace: opts.replace.as_deref(),

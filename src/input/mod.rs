@@ -27,6 +27,28 @@ pub enum SourceKind {
     File(PathBuf),
 }
 
+impl SourceKind {
+    pub fn is_stdin(&self) -> bool {
+        matches!(self, SourceKind::File(p) if p.as_os_str() == "-")
+    }
+
+    /// Reading it never waits on another process: a list, or a regular file (stdin too, when
+    /// it is redirected from one).
+    pub fn never_waits(&self) -> bool {
+        match self {
+            SourceKind::Args(_) => true,
+            SourceKind::File(p) => {
+                let p = if self.is_stdin() {
+                    std::path::Path::new("/dev/stdin")
+                } else {
+                    p
+                };
+                std::fs::metadata(p).is_ok_and(|m| m.is_file())
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SourceSpec {
     pub kind: SourceKind,

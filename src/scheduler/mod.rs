@@ -921,12 +921,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.complete(*run, &p.sup, exit);
                 self.slot_idle(slot);
             }
-            Role::Worker { slot, kind, output } => {
+            Role::Worker {
+                slot,
+                kind,
+                mut output,
+            } => {
                 self.worker_procs -= 1;
                 if !output.bytes.is_empty() {
                     // Job output that came first goes out first.
                     let _ = self.collector.flush();
-                    let mut out = output.bytes.clone();
+                    let mut out = std::mem::take(&mut output.bytes);
                     if !out.ends_with(b"\n") {
                         out.push(b'\n');
                     }
