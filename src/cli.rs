@@ -13,6 +13,7 @@ const INPUT: &str = "Input";
 const COMMAND: &str = "Command";
 const SCHEDULING: &str = "Scheduling";
 const OUTPUT: &str = "Output";
+const PIPE_MODE: &str = "Pipe mode";
 const RESULTS: &str = "Results";
 const WORKERS: &str = "Workers";
 
@@ -143,8 +144,9 @@ pub struct Cli {
     pub link: bool,
 
     /// The first value of each source (its first line with --colsep) names it: use {name}.
-    /// Only ':' (the first line) is supported.
-    #[arg(long = "header", value_name = ":", help_heading = INPUT)]
+    /// With --pipe or --pipepart: N (lines) or a regular expression matched at the start of the
+    /// input, repeated at the start of every block.
+    #[arg(long = "header", value_name = ":|N|REGEX", help_heading = INPUT)]
     pub header: Option<OsString>,
 
     /// Stop reading an input source at the value STR.
@@ -335,6 +337,53 @@ pub struct Cli {
     #[arg(long = "tmpdir", value_name = "DIR", help_heading = OUTPUT)]
     pub tmpdir: Option<PathBuf>,
 
+    // ----- Pipe mode -----
+    /// Cut the input (stdin, or the one -a/:::: FILE) into blocks of records and give each block
+    /// to a job on its stdin. -N N: N records per block; -L N: a record is N lines.
+    #[arg(long = "pipe", visible_alias = "spreadstdin", help_heading = PIPE_MODE)]
+    pub pipe: bool,
+
+    /// As --pipe, for a regular file (-a FILE): jobs get byte ranges of it, found by reading
+    /// only around each cut, so the records never pass through forkpool.
+    #[arg(long = "pipepart", visible_alias = "pipe-part", help_heading = PIPE_MODE)]
+    pub pipepart: bool,
+
+    /// Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A block ends on a
+    /// record boundary and is no larger unless one record is. With --pipepart, -N means N
+    /// blocks per job slot.
+    #[arg(long = "block", visible_aliases = ["block-size", "blocksize"], value_name = "SIZE",
+          help_heading = PIPE_MODE, allow_hyphen_values = true)]
+    pub block: Option<String>,
+
+    /// A record ends with STR (default: a newline; escapes \n \t \0 \xHH).
+    #[arg(long = "recend", value_name = "STR", help_heading = PIPE_MODE, allow_hyphen_values = true)]
+    pub recend: Option<OsString>,
+
+    /// A record starts with STR (cuts go where --recend is followed by STR).
+    #[arg(long = "recstart", value_name = "STR", help_heading = PIPE_MODE, allow_hyphen_values = true)]
+    pub recstart: Option<OsString>,
+
+    /// Read --recend and --recstart as regular expressions.
+    #[arg(long = "regexp", visible_alias = "regex", help_heading = PIPE_MODE)]
+    pub regexp: bool,
+
+    /// Leave --recend and --recstart out of the blocks.
+    #[arg(long = "remove-rec-sep", visible_aliases = ["removerecsep", "rrs"], help_heading = PIPE_MODE)]
+    pub remove_rec_sep: bool,
+
+    /// Start one job per slot and spread the blocks over their stdins (for commands that are
+    /// slow to start); each slot's job is one result.
+    #[arg(long = "round-robin", visible_aliases = ["roundrobin", "round"], help_heading = PIPE_MODE)]
+    pub round_robin: bool,
+
+    /// Write each block to a temporary file, whose name is {} (removed when the job ends).
+    #[arg(long = "cat", help_heading = PIPE_MODE, conflicts_with = "fifo")]
+    pub cat: bool,
+
+    /// Give each block through a named pipe, whose name is {} (removed when the job ends).
+    #[arg(long = "fifo", help_heading = PIPE_MODE)]
+    pub fifo: bool,
+
     /// The command template, then the input sources: ::: VALUES, :::: FILES, and :::+ / ::::+ to
     /// pair a source with the one before it (::::+ pairs each of its files so).
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
@@ -347,8 +396,6 @@ pub fn command() -> clap::Command {
 }
 
 const SSH: &str = "run ssh in the command: forkpool ssh {} uptime :::: hosts.txt";
-const PIPE: &str =
-    "split the input into files first (split -n l/4 big.txt part.), then: forkpool CMD ::: part.*";
 
 /// GNU parallel's options (20221122), each with its aliases as GNU spells them (`|` between)
 /// and what to use instead, if anything. A group that shares a name with a forkpool option is a
@@ -369,10 +416,10 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("basenamereplace|bnr", ""),
     ("bg", ""),
     ("bin", ""),
-    ("block-size|blocksize|block", PIPE),
-    ("block-timeout|blocktimeout|bt", PIPE),
+    ("block-size|blocksize|block", ""),
+    ("block-timeout|blocktimeout|bt", ""),
     ("bug", ""),
-    ("cat", PIPE),
+    ("cat", ""),
     ("cleanup", SSH),
     ("col-sep|colsep|C", ""),
     (
@@ -403,7 +450,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("exit|x", ""),
     ("extensionreplace|er", ""),
     ("fg", ""),
-    ("fifo", PIPE),
+    ("fifo", ""),
     ("filter", ""),
     ("filter-hosts|filterhosts|filter-host", SSH),
     ("gnu", ""),
@@ -452,8 +499,8 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("open-tty|o", ""),
     ("output-as-files|outputasfiles|files", "use --results DIR"),
     ("parens", ""),
-    ("pipe-part|pipepart", PIPE),
-    ("pipe|spreadstdin", PIPE),
+    ("pipe-part|pipepart", ""),
+    ("pipe|spreadstdin", ""),
     ("plain", ""),
     (
         "plus",
@@ -463,11 +510,11 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("profile|J", ""),
     ("progress", "use --bar or --eta"),
     ("quote|q", ""),
-    ("recend", PIPE),
+    ("recend", ""),
     ("recordenv|record-env", ""),
-    ("recstart", PIPE),
-    ("regexp|regex", PIPE),
-    ("remove-rec-sep|removerecsep|rrs", PIPE),
+    ("recstart", ""),
+    ("regexp|regex", ""),
+    ("remove-rec-sep|removerecsep|rrs", ""),
     ("replace|i", "use -I STR"),
     ("results|result|res", ""),
     ("resume", ""),
@@ -475,7 +522,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("retries", ""),
     ("retry-failed|retryfailed", ""),
     ("return", SSH),
-    ("round-robin|roundrobin|round", PIPE),
+    ("round-robin|roundrobin|round", ""),
     ("rpl", ""),
     ("rsync-opts|rsyncopts", SSH),
     ("semaphore", ""),

@@ -1,8 +1,12 @@
 //! The shared vocabulary of every stage: a job's input (`Record`), the `Job` itself, the
 //! `Command` it runs, how a process ended (`Exit`), how forkpool stops one (`Ladder`), which of
 //! its streams bytes came from (`Stream`), and the finished job as the reports see it
-//! (`JobRecord`). This module imports nothing of forkpool's, so every other one may use it.
+//! (`JobRecord`), and in pipe mode the bytes a job reads (`Block`, `JobInput`). This module
+//! imports nothing of forkpool's, so every other one may use it.
 
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use nix::sys::signal::Signal;
@@ -19,6 +23,80 @@ pub struct Job {
     pub logged_command: Option<Vec<u8>>,
     /// Attempts started so far (`--retries`).
     pub attempts: u32,
+    /// Pipe mode: what the job reads, kept until the job is done for good (a retry reads the
+    /// same bytes again).
+    pub input: Option<JobInput>,
+    /// A file made for this job (`--cat`, `--fifo`), removed when the job is dropped.
+    pub temp: Option<TempPath>,
+}
+
+impl Job {
+    pub fn new(seq: u64, records: Vec<Record>) -> Job {
+        Job {
+            seq,
+            records,
+            logged_command: None,
+            attempts: 0,
+            input: None,
+            temp: None,
+        }
+    }
+}
+
+/// Pipe mode: one block of input records.
+#[derive(Debug)]
+pub enum Block {
+    Bytes(Vec<u8>),
+    /// `--round-robin`: a stream of blocks that someone else writes to the job's stdin.
+    Stream(std::sync::Arc<dyn StdinSink>),
+    /// `--pipepart`: `head` (the repeated header), then `len` bytes of `file` from `start`,
+    /// which go from the file to the job without passing through forkpool's memory.
+    Part {
+        head: Arc<[u8]>,
+        file: Arc<File>,
+        start: u64,
+        len: u64,
+    },
+}
+
+/// Takes a job's stdin (the write end of its pipe) and writes it from elsewhere.
+pub trait StdinSink: Send + Sync + std::fmt::Debug {
+    /// Job `seq` started; this is its stdin.
+    fn attach(&self, seq: u64, stdin: std::os::fd::OwnedFd);
+    /// Job `seq`'s attempt ended (whether or not it was attached).
+    fn ended(&self, seq: u64);
+}
+
+impl Block {
+    pub fn len(&self) -> u64 {
+        match self {
+            Block::Bytes(b) => b.len() as u64,
+            Block::Stream(_) => 0,
+            Block::Part { head, len, .. } => head.len() as u64 + len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How a job gets its block.
+#[derive(Debug)]
+pub struct JobInput {
+    pub block: Block,
+    /// `--fifo`: through this named pipe (the job's `{}`), not the job's stdin.
+    pub fifo: Option<PathBuf>,
+}
+
+/// A path removed when dropped.
+#[derive(Debug)]
+pub struct TempPath(pub PathBuf);
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Whether a job's command can run without a shell.

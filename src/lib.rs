@@ -80,6 +80,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     let countable = ((opts.progress != options::Progress::Off || percent_halt)
         && opts.resume == options::Resume::No
         && !opts.dry_run
+        && opts.pipe.is_none()
         && !input.sources.is_empty()
         // Lists and regular files can be read twice; stdin and pipes cannot.
         && input
@@ -90,7 +91,19 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     // Reads that can wait (stdin, pipes, terminals) go to a reader thread, so that a quiet
     // input never holds up the event loop.
     let may_wait = !input.sources.iter().all(|s| s.kind.never_waits());
-    let (inputs, names) = input::Inputs::open(input)?;
+    // Pipe mode reads its input itself, in blocks.
+    let (inputs, names) = if opts.pipe.is_some() {
+        input::Inputs::open(input::InputConfig {
+            sources: vec![input::SourceSpec {
+                kind: input::SourceKind::Args(Vec::new()),
+                linked: false,
+            }],
+            header: false,
+            ..input
+        })?
+    } else {
+        input::Inputs::open(input)?
+    };
     let syntax = Syntax {
         replace: opts.replace.as_deref(),
         names: &names,
@@ -100,7 +113,8 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             &opts.command,
             opts.quote_words,
             opts.context_replace,
-            true,
+            // In pipe mode the input arrives on stdin, not as an argument.
+            opts.pipe.is_none(),
             &syntax,
         )?
         .for_csh(template::is_csh(&opts.shell)),
@@ -142,7 +156,14 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         _ => Default::default(),
     };
     let (logged, logged_whole) = (earlier.jobs, earlier.whole);
-    let source: Box<dyn JobSource + '_> = if opts.resume == options::Resume::RetryFailed {
+    let source: Box<dyn JobSource + '_> = if let Some(pipe) = &opts.pipe {
+        let inner = scheduler::pipe::source(pipe, &opts.output.tmpdir, slots)?;
+        if opts.resume == options::Resume::No {
+            inner
+        } else {
+            Box::new(Resumed::new(inner, logged, opts.resume))
+        }
+    } else if opts.resume == options::Resume::RetryFailed {
         let replay = Replay::new(logged);
         total = Some(replay.jobs());
         Box::new(replay)

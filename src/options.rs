@@ -9,6 +9,7 @@ use regex::bytes::Regex;
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
+use crate::input::blocks::{Cutting, Header, Split};
 use crate::input::{InputConfig, SourceKind, SourceSpec, Trim};
 use crate::job::Ladder;
 use std::time::Duration;
@@ -125,6 +126,32 @@ pub struct Options {
     /// `--init`, `--teardown`, `--worker-max-jobs`: the worker life cycle, when any is given.
     pub workers: Option<WorkerOptions>,
     pub progress: Progress,
+    /// `--pipe`, `--pipepart`: jobs read blocks of the input on their stdin.
+    pub pipe: Option<PipeOptions>,
+}
+
+/// Pipe mode.
+#[derive(Clone, Debug)]
+pub struct PipeOptions {
+    pub cut: Cutting,
+    /// `--pipepart`: byte ranges of this regular file.
+    pub part: bool,
+    /// `--pipepart --block -N`: N blocks per job slot.
+    pub blocks_per_slot: Option<u64>,
+    pub round_robin: bool,
+    pub via: Via,
+    /// The input: `-` is stdin.
+    pub path: PathBuf,
+}
+
+/// How a job gets its block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Via {
+    Stdin,
+    /// `--cat`: a temporary file named by {}.
+    Cat,
+    /// `--fifo`: a named pipe named by {}.
+    Fifo,
 }
 
 /// The per-worker life cycle.
@@ -151,10 +178,9 @@ pub enum Progress {
 const MAX_LINE: usize = 128 * 1024 - 1;
 
 impl Options {
-    pub fn from_cli(cli: Cli) -> Result<(Options, InputConfig)> {
-        let (command, sources) = split_sources(cli.command)?;
-        let mut specs: Vec<SourceSpec> = cli
-            .arg_file
+    pub fn from_cli(mut cli: Cli) -> Result<(Options, InputConfig)> {
+        let (command, sources) = split_sources(std::mem::take(&mut cli.command))?;
+        let mut specs: Vec<SourceSpec> = std::mem::take(&mut cli.arg_file)
             .into_iter()
             .map(|p| SourceSpec {
                 kind: SourceKind::File(p),
@@ -204,8 +230,10 @@ impl Options {
             None if colsep.is_some() => Trim::Both,
             None => Trim::None,
         };
+        let pipe = pipe_options(&cli, &specs)?;
         let header = match &cli.header {
             None => false,
+            Some(_) if pipe.is_some() => false,
             Some(h) if h == ":" => true,
             Some(h) => {
                 return Err(Error::new(format!(
@@ -380,9 +408,228 @@ impl Options {
             results: cli.results,
             workers,
             progress,
+            pipe,
         };
         Ok((opts, input))
     }
+}
+
+/// `--pipe`, `--pipepart` and what goes with them, checked.
+fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> {
+    if !cli.pipe && !cli.pipepart {
+        let stray = [
+            (cli.block.is_some(), "--block"),
+            (cli.recend.is_some(), "--recend"),
+            (cli.recstart.is_some(), "--recstart"),
+            (cli.regexp, "--regexp"),
+            (cli.remove_rec_sep, "--remove-rec-sep"),
+            (cli.round_robin, "--round-robin"),
+            (cli.cat, "--cat"),
+            (cli.fifo, "--fifo"),
+        ];
+        if let Some((_, flag)) = stray.iter().find(|(given, _)| *given) {
+            return Err(
+                Error::new(format!("{flag} works only with --pipe or --pipepart")).with_hint(
+                    "add --pipe (or --pipepart -a FILE), or drop {flag}".replace("{flag}", flag),
+                ),
+            );
+        }
+        return Ok(None);
+    }
+    let mode = if cli.pipepart { "--pipepart" } else { "--pipe" };
+    let path = match specs {
+        [
+            SourceSpec {
+                kind: SourceKind::File(p),
+                ..
+            },
+        ] => p.clone(),
+        [
+            SourceSpec {
+                kind: SourceKind::Args(_),
+                ..
+            },
+            ..,
+        ] => {
+            return Err(Error::new(format!(
+                "{mode} reads its blocks from a file or stdin, not from ::: values"
+            ))
+            .with_hint("give the input on stdin or with -a FILE"));
+        }
+        _ => {
+            return Err(Error::new(format!("{mode} takes one input: stdin or one file"))
+                .with_hint("give one -a FILE or :::: FILE, or concatenate the files: cat A B | forkpool --pipe ..."));
+        }
+    };
+    let refuse = |what: &str, hint: &str| {
+        Err(Error::new(format!("{mode} cannot be used with {what}")).with_hint(hint.to_string()))
+    };
+    if cli.context_replace || cli.multiple || cli.xargs {
+        return refuse("-X, -m or --xargs", "leave them out: each block is one job");
+    }
+    if cli.max_args.is_some() {
+        return refuse("-n", "use -N N for N records per block");
+    }
+    if cli.pipepart && (cli.max_replace_args.is_some() || cli.max_lines.is_some()) {
+        return refuse(
+            "-N or -L (as in GNU parallel)",
+            "use --pipe, or cut with --block",
+        );
+    }
+    if cli.dry_run {
+        return refuse(
+            "--dry-run",
+            "run it on a small sample instead: head -100 FILE | forkpool --pipe ...",
+        );
+    }
+    if cli.retry_failed {
+        return refuse(
+            "--retry-failed (the blocks are not in the joblog)",
+            "run the pipe again, with --resume-failed to skip the blocks that succeeded",
+        );
+    }
+    if cli.round_robin && (cli.cat || cli.fifo) {
+        return refuse(
+            "--round-robin and --cat or --fifo",
+            "drop --cat/--fifo: round-robin jobs read their stdin",
+        );
+    }
+    if cli.pipepart {
+        let meta = std::fs::metadata(if path.as_os_str() == "-" {
+            std::path::Path::new("/dev/stdin")
+        } else {
+            &path
+        });
+        if !meta.is_ok_and(|m| m.is_file()) {
+            return Err(Error::new(format!(
+                "--pipepart needs a regular file to cut, and {} is not one",
+                if path.as_os_str() == "-" {
+                    "stdin".to_string()
+                } else {
+                    path.display().to_string()
+                }
+            ))
+            .with_hint("give the file with -a FILE, or use --pipe for pipes and stdin"));
+        }
+    }
+    let text = |v: &Option<OsString>| v.as_ref().map(|s| s.as_bytes().to_vec());
+    let (recend, recstart) = (text(&cli.recend), text(&cli.recstart));
+    let split = if let Some(n) = cli.max_lines {
+        if n == 0 {
+            return Err(Error::new("-L 0 makes records of no lines").with_hint("give -L 1 or more"));
+        }
+        Split::Lines(n)
+    } else if cli.regexp {
+        let s = |v: Option<Vec<u8>>| String::from_utf8_lossy(&v.unwrap_or_default()).into_owned();
+        let (end, start) = match (&recend, &recstart) {
+            (None, None) => ("\\n".to_string(), String::new()),
+            _ => (s(recend.clone()), s(recstart.clone())),
+        };
+        Split::regex(&end, &start).map_err(|e| {
+            Error::new(format!(
+                "--recend {end:?} / --recstart {start:?} is not a valid regular expression: {}",
+                first_line(&e)
+            ))
+        })?
+    } else {
+        let end = match (&recend, &recstart) {
+            (None, Some(_)) => Vec::new(),
+            (None, None) => b"\n".to_vec(),
+            (Some(e), _) => unescape(e),
+        };
+        let start = recstart.as_deref().map(unescape).unwrap_or_default();
+        Split::Literal { end, start }
+    };
+    let records = match cli.max_replace_args {
+        Some(0) => {
+            return Err(Error::new("-N 0 puts no record in a block").with_hint("give -N 1 or more"));
+        }
+        n => n,
+    };
+    let (block, blocks_per_slot) = match cli.block.as_deref() {
+        None => (1 << 20, None),
+        Some(t) => match t.trim().strip_prefix('-') {
+            Some(n) if cli.pipepart => match n.parse::<u64>() {
+                Ok(n) if n > 0 => (1 << 20, Some(n)),
+                _ => {
+                    return Err(Error::new(format!("--block {t:?} is not a size or -N"))
+                        .with_hint("write it like 10M, or -2 for two blocks per job slot"));
+                }
+            },
+            Some(_) => {
+                return Err(Error::new(format!(
+                    "--block {t:?}: a negative size works only with --pipepart"
+                ))
+                .with_hint("give a size like 10M"));
+            }
+            None => match parse_gnu_size(t) {
+                Some(n) if n > 0 => (n.min(usize::MAX as u64 / 4) as usize, None),
+                _ => {
+                    return Err(Error::new(format!("--block {t:?} is not a size"))
+                        .with_hint("write it like 512K, 10M or 1G"));
+                }
+            },
+        },
+    };
+    let header = match cli.header.as_deref() {
+        None => None,
+        Some(h) if h == ":" => Some(Header::Lines(1)),
+        Some(h) => {
+            match h.to_str().and_then(|t| t.parse::<usize>().ok()) {
+                Some(0) => None,
+                Some(n) => Some(Header::Lines(n)),
+                None => {
+                    let text = h.to_string_lossy();
+                    Some(Header::Regex(Regex::new(&format!("^(?:{text})")).map_err(|e| {
+                    Error::new(format!("--header {text:?} is not a number or a valid regular expression: {}", first_line(&e)))
+                })?))
+                }
+            }
+        }
+    };
+    let via = match (cli.cat, cli.fifo) {
+        (true, _) => Via::Cat,
+        (_, true) => Via::Fifo,
+        _ => Via::Stdin,
+    };
+    Ok(Some(PipeOptions {
+        cut: Cutting {
+            split,
+            block,
+            records,
+            header,
+            remove_separators: cli.remove_rec_sep,
+        },
+        part: cli.pipepart,
+        blocks_per_slot,
+        round_robin: cli.round_robin,
+        via,
+        path,
+    }))
+}
+
+/// A size as GNU parallel writes it: K M G T P multiply by powers of 1024, k m g t p by powers
+/// of 1000; a fraction is allowed (1.5M).
+pub fn parse_gnu_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (num, mult): (&str, f64) = match t.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => {
+            let p = "kmgtp".find(c.to_ascii_lowercase())? as i32 + 1;
+            let base: f64 = if c.is_ascii_uppercase() {
+                1024.0
+            } else {
+                1000.0
+            };
+            (&t[..i], base.powi(p))
+        }
+        _ => (t, 1.0),
+    };
+    let n = num
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)?
+        * mult;
+    (n < u64::MAX as f64).then_some(n as u64)
 }
 
 fn first_line(e: &impl std::fmt::Display) -> String {

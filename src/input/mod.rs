@@ -6,6 +6,7 @@
 //! combination are read whole, since every one of their values is needed again for each value of
 //! the first (GNU parallel does the same).
 
+pub mod blocks;
 mod reader;
 
 use std::fs::File;

@@ -5,6 +5,8 @@
 //! done, interrupt, `--halt`, a broken pipe, a fatal error) goes through `stop`, and every run
 //! ends through `finish`, so no path skips the final flush or leaves a process behind.
 
+mod feed;
+pub mod pipe;
 pub mod source;
 pub mod supervised;
 pub mod workers;
@@ -34,6 +36,7 @@ use crate::report::joblog::Joblog;
 use crate::report::progress::Progress;
 use crate::report::status::{self, Summary};
 use crate::template::{JobView, Template};
+use feed::{Fed, Feeder, FifoFeed};
 use source::{JobSource, Pull};
 use supervised::{Supervised, Tick};
 use workers::{Action, Kind, ProcOutput, Workers};
@@ -65,6 +68,8 @@ impl Stop {
 enum Tag {
     /// A supervised process's stdout or stderr.
     Pipe(usize, Stream),
+    /// A job's stdin (pipe mode) has room.
+    Stdin(usize),
     /// The spawner has results.
     Spawned,
     /// The executor has exits to report.
@@ -88,6 +93,10 @@ struct JobRun {
     start_wall: SystemTime,
     /// The worker incarnation running the job (per-worker init).
     worker: Option<u64>,
+    /// Pipe mode: the job's stdin, while its block is being written.
+    feeder: Option<Feeder>,
+    /// `--fifo`: the thread that writes the block into the job's named pipe.
+    fifo: Option<FifoFeed>,
 }
 
 enum Role {
@@ -277,8 +286,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 break;
             }
             for &tag in &ready {
-                if let Tag::Pipe(k, stream) = tag {
-                    self.on_readable(k, stream);
+                match tag {
+                    Tag::Pipe(k, stream) => self.on_readable(k, stream),
+                    Tag::Stdin(k) => self.feed(k),
+                    _ => {}
                 }
             }
             self.collect_spawns();
@@ -677,11 +688,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ("PARALLEL_SEQ".into(), seq),
             ("PARALLEL_JOBSLOT".into(), slot_s),
         ]);
+        let piped = job.input.as_ref().is_some_and(|i| i.fifo.is_none());
         let spec = SpawnSpec {
             command,
             capture: self.opts.output.mode != OutputMode::Ungroup,
             env,
-            stdin: Stdin::Null,
+            stdin: if piped { Stdin::Pipe } else { Stdin::Null },
         };
         let header = line
             .as_ref()
@@ -707,6 +719,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 line,
                 start_wall: SystemTime::now(),
                 worker,
+                feeder: None,
+                fifo: None,
             })),
         });
         self.running += 1;
@@ -796,6 +810,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .started(run.job.seq, &mut run.header, run.tag.as_deref());
         self.wrote(r);
         self.by_key.insert(key, k);
+        self.start_feeding(k, spawned.stdin);
         if let Some(pr) = self.extras.progress.as_mut() {
             pr.started();
         }
@@ -803,6 +818,57 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             // Reaped before its spawn result came back.
             self.by_key.remove(&key);
             self.exited(k, exit);
+        }
+    }
+
+    /// Pipe mode: start giving a started job its block.
+    fn start_feeding(&mut self, k: usize, stdin: Option<OwnedFd>) {
+        let Some(Role::Job(run)) = self.procs[k].as_mut().map(|p| &mut p.role) else {
+            return;
+        };
+        let Some(input) = run.job.input.as_ref() else {
+            return;
+        };
+        if let Some(path) = &input.fifo {
+            match FifoFeed::start(path.clone(), &input.block) {
+                Ok(f) => run.fifo = Some(f),
+                Err(e) => self.fail(Error::new(format!(
+                    "cannot start a thread to feed --fifo: {}",
+                    crate::error::io_reason(&e)
+                ))),
+            }
+            return;
+        }
+        let Some(fd) = stdin else { return };
+        if let crate::job::Block::Stream(sink) = &input.block {
+            return sink.attach(run.job.seq, fd);
+        }
+        set_nonblocking(&fd);
+        match self.reactor.add(fd.as_fd(), Interest::Write, Tag::Stdin(k)) {
+            Ok(token) => {
+                run.feeder = Some(Feeder::new(fd, token));
+                self.feed(k);
+            }
+            Err(e) => self.fail(Error::new(format!("cannot watch a job's stdin: {e}"))),
+        }
+    }
+
+    /// Write what a job's stdin takes now; close it when the block is all written.
+    fn feed(&mut self, k: usize) {
+        let Some(Role::Job(run)) = self
+            .procs
+            .get_mut(k)
+            .and_then(Option::as_mut)
+            .map(|p| &mut p.role)
+        else {
+            return;
+        };
+        let (Some(feeder), Some(input)) = (run.feeder.as_mut(), run.job.input.as_ref()) else {
+            return;
+        };
+        if feeder.write(&input.block) == Fed::Done {
+            let f = run.feeder.take().expect("checked above");
+            self.reactor.remove(f.fd.as_fd(), f.token);
         }
     }
 
@@ -914,7 +980,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let p = self.remove_proc(k);
         let exit = p.sup.exit().expect("a done process has exited");
         match p.role {
-            Role::Job(run) => {
+            Role::Job(mut run) => {
+                if let Some(f) = run.feeder.take() {
+                    self.reactor.remove(f.fd.as_fd(), f.token);
+                }
+                run.fifo = None;
                 self.running -= 1;
                 self.blocked = None;
                 let slot = run.slot;
@@ -959,6 +1029,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// A job's attempt ended: retry it, or log, report and print it.
     fn complete(&mut self, run: JobRun, sup: &Supervised<E::Handle>, exit: Exit) {
+        if let Some(crate::job::Block::Stream(sink)) = run.job.input.as_ref().map(|i| &i.block) {
+            sink.ended(run.job.seq);
+        }
         let runtime = sup.start.elapsed();
         let timed_out = sup.timed_out();
         if !timed_out && exit.success() {

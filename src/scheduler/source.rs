@@ -125,12 +125,7 @@ impl Batcher {
             }
         }
         self.next_seq += 1;
-        Ok(Some(Job {
-            seq,
-            records,
-            logged_command: None,
-            attempts: 0,
-        }))
+        Ok(Some(Job::new(seq, records)))
     }
 
     /// As many records as fit in `max_chars`, judged on the shell form of the command line.
@@ -285,6 +280,8 @@ struct Feed {
     room: Condvar,
     /// Readable when the event loop waits for input and some came (or the input ended).
     wake: EventFd,
+    /// The most jobs read ahead.
+    ahead: usize,
 }
 
 #[derive(Default)]
@@ -300,19 +297,28 @@ const READ_AHEAD: usize = 256;
 
 impl Threaded {
     pub fn spawn(mut batcher: Batcher, template: Arc<Template>) -> Result<Threaded> {
+        Threaded::spawn_with(READ_AHEAD, move || batcher.next_job(&template))
+    }
+
+    /// Jobs from `next` (None: the end), read ahead at most `ahead` at a time.
+    pub fn spawn_with(
+        ahead: usize,
+        mut next: impl FnMut() -> Result<Option<Job>> + Send + 'static,
+    ) -> Result<Threaded> {
         let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
             .map_err(|e| Error::new(format!("cannot set up the input reader: {e}")))?;
         let feed = Arc::new(Feed {
             state: Mutex::new(FeedState::default()),
             room: Condvar::new(),
             wake,
+            ahead: ahead.max(1),
         });
         let f = Arc::clone(&feed);
         // Never joined: at exit it may still wait on a quiet stdin, and the process ends it.
         std::thread::Builder::new()
             .name("forkpool-input".into())
             .stack_size(256 * 1024)
-            .spawn(move || f.read_ahead(&mut batcher, &template))
+            .spawn(move || f.read_ahead(&mut next))
             .map_err(|e| Error::new(format!("cannot start the input reader: {e}")))?;
         Ok(Threaded { feed, produced: 0 })
     }
@@ -323,12 +329,12 @@ impl Feed {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn read_ahead(&self, batcher: &mut Batcher, template: &Template) {
+    fn read_ahead(&self, next: &mut dyn FnMut() -> Result<Option<Job>>) {
         loop {
-            let next = batcher.next_job(template);
+            let next = next();
             let last = !matches!(next, Ok(Some(_)));
             let mut st = self.lock();
-            while st.jobs.len() >= READ_AHEAD {
+            while st.jobs.len() >= self.ahead {
                 st = self.room.wait(st).unwrap_or_else(PoisonError::into_inner);
             }
             match next {
@@ -354,7 +360,7 @@ impl JobSource for Threaded {
         let mut st = self.feed.lock();
         match st.jobs.pop_front() {
             Some(job) => {
-                if st.jobs.len() == READ_AHEAD / 2 {
+                if st.jobs.len() == self.feed.ahead / 2 {
                     self.feed.room.notify_one();
                 }
                 drop(st);
@@ -462,10 +468,8 @@ impl JobSource for Replay {
         self.next += 1;
         Ok(match self.logged.remove(&seq) {
             Some(l) if l.failed => Pull::Job(Job {
-                seq,
-                records: Vec::new(),
                 logged_command: Some(l.command),
-                attempts: 0,
+                ..Job::new(seq, Vec::new())
             }),
             _ => Pull::Skip(seq),
         })

@@ -322,6 +322,34 @@ case("colsep-empty-match-alternation", ["-k", "--colsep", "|", "echo", "[{1}]", 
 case("colsep-empty-match-star", ["-k", "--colsep", " *", "echo", "[{1}]", "[{2}]", "[{3}]"], stdin="a  b\n c\n")
 case("colsep-trailing-empty-columns", ["-k", "--colsep", ",", "echo", "[{1}]", "[{2}]", "[{3}]", "[{4}]"], stdin="a,b,,\n,a\n")
 
+# ---- pipe mode (issue 15) ----
+SEQ20 = "".join("%d\n" % i for i in range(1, 21))
+SEQ100 = "".join("%d\n" % i for i in range(1, 101))
+BLK = "echo ---; cat"
+case("pipe-N3", ["--pipe", "-N3", "-k", BLK], stdin=SEQ20)
+case("pipe-N1-no-trailing-newline", ["--pipe", "-N2", "-k", BLK], stdin="1\n2\n3")
+case("pipe-L3", ["--pipe", "-L3", "-k", BLK], stdin=SEQ20)
+case("pipe-L3-N2", ["--pipe", "-L3", "-N2", "-k", BLK], stdin=SEQ20)
+case("pipe-L2-block", ["--pipe", "-L2", "--block", "10", "-k", BLK], stdin=SEQ20)
+case("pipe-block-20", ["--pipe", "--block", "20", "-k", BLK], stdin=SEQ100)
+case("pipe-block-suffix", ["--pipe", "--block", "1k", "-k", BLK], stdin=SEQ100 * 10)
+case("pipe-recstart", ["--pipe", "-N1", "--recstart", ">", "-k", BLK], stdin=">a\nx\n>b\ny\n>c\nz\n")
+case("pipe-recstart-N2", ["--pipe", "-N2", "--recstart", ">", "-k", BLK], stdin=">a\nx\n>b\ny\n>c\nz\n")
+case("pipe-recend-comma", ["--pipe", "--recend", ",", "-N2", "-k", BLK], stdin="a,b,c,d,e")
+case("pipe-recstart-recend", ["--pipe", "--recstart", ">", "--recend", "\\n", "-N1", "-k", BLK], stdin="x\n>a\ny\n>b\nz>c\n>d\n")
+case("pipe-regexp", ["--pipe", "--regexp", "--recend", "[0-9]+", "-N1", "-k", BLK], stdin="a1b22c333d")
+case("pipe-rrs-recend", ["--pipe", "--recend", ",", "--rrs", "-N2", "-k", BLK], stdin="a,b,c,d,e")
+case("pipe-rrs-recstart", ["--pipe", "-N1", "--recstart", ">", "--rrs", "-k", BLK], stdin=">a\nx\n>b\ny\n")
+case("pipe-header-1", ["--pipe", "--header", "1", "-N3", "-k", BLK], stdin="".join("%d\n" % i for i in range(1, 11)))
+case("pipe-header-regex", ["--pipe", "--header", ".*\\n.*\\n", "-N3", "-k", BLK], stdin="".join("%d\n" % i for i in range(1, 11)))
+case("pipe-cat", ["--pipe", "-N2", "--cat", "-k", "echo {#} ---; cat {}"], stdin="1\n2\n3\n4\n5\n")
+case("pipe-fifo", ["--pipe", "-N2", "--fifo", "-k", "echo {#} ---; cat {}"], stdin="1\n2\n3\n4\n5\n")
+case("pipe-seq-slot-empty-braces", ["--pipe", "-N2", "-j1", "-k", "echo {#} {%} [{}]; cat"], stdin="1\n2\n3\n4\n5\n")
+case("pipe-empty-input", ["--pipe", "-k", BLK], stdin="")
+case("pipe-exit-status", ["--pipe", "-N1", "-k", "cat; exit 3"], stdin="a\nb\n")
+case("pipe-head-ignores-rest", ["--pipe", "-k", "head -1"], stdin=SEQ100 * 100)
+case("pipepart-whole", ["--pipepart", "-a", "in1", "-k", "cat"], files={"in1": SEQ100})
+
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
     # recorded stdout/status (record.sh overwrites them).

@@ -1,0 +1,610 @@
+//! Pipe mode's input (`--pipe`, `--pipepart`): a byte stream or a file cut into blocks that end
+//! on record boundaries, each block one job's stdin.
+//!
+//! A record ends where `--recend` is followed by `--recstart` (either may be empty; by default
+//! a record is a line), or with `--regexp` where those regular expressions match in turn, or
+//! with `-L N` after every N lines. `--pipe` fills a buffer to `--block` bytes and cuts after
+//! its last record (`-N`: after exactly N records); nothing but that search touches the bytes,
+//! and the buffer that was filled is handed on as the block, with the `--header` already at its
+//! front. `--pipepart` works out byte ranges of a seekable file by reading only a small window
+//! around each cut, so the records themselves never pass through forkpool.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+
+use regex::bytes::Regex;
+
+/// Where one record ends and the next begins.
+#[derive(Clone, Debug)]
+pub enum Split {
+    /// `--recend` then `--recstart`; the cut goes between them.
+    Literal { end: Vec<u8>, start: Vec<u8> },
+    /// `--regexp`: `(?:END)()(?:START)`; the cut goes where the empty group matches.
+    Regex(Regex),
+    /// `-L N`: N lines make a record.
+    Lines(usize),
+}
+
+/// `--header`: what is repeated at the front of every block.
+#[derive(Clone, Debug)]
+pub enum Header {
+    Lines(usize),
+    /// Matched at the very start of the input.
+    Regex(Regex),
+}
+
+/// How to cut the input.
+#[derive(Clone, Debug)]
+pub struct Cutting {
+    pub split: Split,
+    /// Bytes per block (records permitting).
+    pub block: usize,
+    /// `-N`: exactly this many records per block (the last one may have fewer).
+    pub records: Option<usize>,
+    pub header: Option<Header>,
+    /// `--rrs`: leave the separators out of the blocks.
+    pub remove_separators: bool,
+}
+
+impl Split {
+    /// The regular expression for `--regexp` with END and START (either may be empty).
+    pub fn regex(end: &str, start: &str) -> Result<Split, regex::Error> {
+        Regex::new(&format!("(?:{end})()(?:{start})")).map(Split::Regex)
+    }
+
+    /// The first cut after `from` (a record is never empty), if `buf` shows one.
+    pub fn next(&self, buf: &[u8], from: usize) -> Option<usize> {
+        match self {
+            Split::Literal { end, start } => {
+                // A record holds at least its recend, or at least one byte before a recstart.
+                let at = from + usize::from(end.is_empty());
+                if at > buf.len() {
+                    return None;
+                }
+                let i = if start.is_empty() {
+                    memchr::memmem::find(&buf[at..], end)?
+                } else {
+                    memchr::memmem::find(&buf[at..], &[end.as_slice(), start].concat())?
+                };
+                Some(at + i + end.len())
+            }
+            Split::Regex(re) => {
+                let mut at = from;
+                while at <= buf.len() {
+                    let caps = re.captures_at(buf, at)?;
+                    let cut = caps.get(1).map_or(0, |m| m.start());
+                    if cut > from {
+                        return Some(cut);
+                    }
+                    at = caps.get(0).map_or(at, |m| m.start()) + 1;
+                }
+                None
+            }
+            Split::Lines(n) => memchr::memchr_iter(b'\n', &buf[from..])
+                .nth(n - 1)
+                .map(|i| from + i + 1),
+        }
+    }
+
+    /// The last cut after `from` and at most at `limit`.
+    pub fn last(&self, buf: &[u8], from: usize, limit: usize) -> Option<usize> {
+        let limit = limit.min(buf.len());
+        if limit <= from {
+            return None;
+        }
+        match self {
+            Split::Literal { end, start } if start.is_empty() => {
+                memchr::memmem::rfind(&buf[from..limit], end).map(|i| from + i + end.len())
+            }
+            Split::Literal { end, start } if end.is_empty() => {
+                let window = &buf[from + 1..(limit + start.len()).min(buf.len())];
+                memchr::memmem::rfind(window, start).map(|i| from + 1 + i)
+            }
+            _ => {
+                let mut last = None;
+                let mut at = from;
+                while let Some(cut) = self.next(buf, at).filter(|&c| c <= limit) {
+                    last = Some(cut);
+                    at = cut;
+                }
+                last
+            }
+        }
+    }
+
+    /// The `n`th cut after `from`.
+    pub fn nth(&self, buf: &[u8], from: usize, n: usize) -> Option<usize> {
+        if let Split::Lines(l) = self {
+            return Split::Lines(l * n).next(buf, from);
+        }
+        let mut at = from;
+        for _ in 0..n {
+            at = self.next(buf, at)?;
+        }
+        Some(at)
+    }
+
+    /// `--rrs`: `block` without the separators between its records, before its first record
+    /// and after its last.
+    pub fn remove_separators(&self, block: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(block.len());
+        match self {
+            Split::Literal { end, start } => {
+                let mut from = 0;
+                let mut record_start = 0;
+                loop {
+                    let cut = self.next(block, from);
+                    let stop = cut.unwrap_or(block.len());
+                    let mut body = &block[record_start..stop];
+                    if body.starts_with(start) {
+                        body = &body[start.len()..];
+                    }
+                    if body.ends_with(end) && (cut.is_some() || !end.is_empty()) {
+                        body = &body[..body.len() - end.len()];
+                    }
+                    out.extend_from_slice(body);
+                    match cut {
+                        Some(c) => {
+                            from = c;
+                            record_start = c;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            Split::Regex(re) => {
+                // Remove what END and START matched at each cut.
+                let mut copied = 0;
+                for caps in re.captures_iter(block) {
+                    let m = caps.get(0).expect("a match");
+                    out.extend_from_slice(&block[copied..m.start()]);
+                    copied = m.end();
+                }
+                out.extend_from_slice(&block[copied..]);
+            }
+            Split::Lines(_) => out.extend_from_slice(block),
+        }
+        out
+    }
+}
+
+impl Header {
+    /// The header's length at the front of `buf`, once `buf` holds enough to tell (or `eof`).
+    fn len(&self, buf: &[u8], eof: bool) -> Option<usize> {
+        match self {
+            Header::Lines(n) => match Split::Lines(*n).next(buf, 0) {
+                Some(end) => Some(end),
+                None if eof => Some(buf.len()),
+                None => None,
+            },
+            Header::Regex(re) => match re.find(buf) {
+                Some(m)
+                    if m.start() == 0 && (m.end() < buf.len() || eof || buf.len() >= 1 << 20) =>
+                {
+                    Some(m.end())
+                }
+                Some(m) if m.start() == 0 => None,
+                _ if eof || buf.len() >= 1 << 20 => Some(0),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Reads at least this much at a time.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// `--pipe`: blocks read from a stream.
+pub struct BlockReader<R> {
+    src: R,
+    cut: Cutting,
+    /// The header, then the records read so far; `filled` bytes of it hold data.
+    buf: Vec<u8>,
+    filled: usize,
+    header: Option<Vec<u8>>,
+    eof: bool,
+    made: u64,
+    /// A record was longer than the block (warned once).
+    pub grew: bool,
+}
+
+impl<R: Read> BlockReader<R> {
+    pub fn new(src: R, cut: Cutting) -> BlockReader<R> {
+        BlockReader {
+            src,
+            buf: Vec::new(),
+            filled: 0,
+            header: None,
+            eof: false,
+            made: 0,
+            grew: false,
+            cut,
+        }
+    }
+
+    /// Where the records start in `buf`.
+    fn head(&self) -> usize {
+        self.header.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Read more into `buf`, growing it when full. False at the end of the input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.buf.len() - self.filled < READ_CHUNK / 4 {
+            // Zeroed memory from the allocator is fresh pages, not a memset.
+            let want = (self.buf.len() * 2).max(self.filled + READ_CHUNK);
+            self.buf.resize(want, 0);
+        }
+        loop {
+            match self.src.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn read_header(&mut self) -> io::Result<()> {
+        let Some(rule) = self.cut.header.clone() else {
+            self.header = Some(Vec::new());
+            return Ok(());
+        };
+        loop {
+            if let Some(n) = rule.len(&self.buf[..self.filled], self.eof) {
+                self.header = Some(self.buf[..n].to_vec());
+                return Ok(());
+            }
+            self.fill()?;
+        }
+    }
+
+    /// The next block (header included), or None at the end of the input.
+    pub fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if self.header.is_none() {
+            self.buf = vec![0; self.cut.block.max(READ_CHUNK) + READ_CHUNK];
+            self.read_header()?;
+        }
+        let head = self.head();
+        let cut = loop {
+            let data = &self.buf[..self.filled];
+            if let Some(n) = self.cut.records {
+                match self.cut.split.nth(data, head, n) {
+                    Some(c) => break c,
+                    None if self.eof => break self.filled,
+                    None => {}
+                }
+            } else {
+                let limit = head + self.cut.block;
+                let lines = matches!(self.cut.split, Split::Lines(_));
+                if self.eof && self.filled <= limit && !lines {
+                    break self.filled;
+                }
+                if self.filled >= limit || self.eof {
+                    if let Some(c) = self.cut.split.last(data, head, limit) {
+                        break c;
+                    }
+                    // A record longer than the block: this block holds it whole.
+                    if let Some(c) = self.cut.split.next(data, head) {
+                        self.grew = true;
+                        break c;
+                    }
+                    if self.eof {
+                        break self.filled;
+                    }
+                }
+            }
+            self.fill()?;
+        };
+        if cut == head && (self.made > 0 || head == 0) {
+            return Ok(None);
+        }
+        self.made += 1;
+        // The rest starts the next buffer, behind the header.
+        let header = self.header.as_deref().unwrap_or_default();
+        let mut next = vec![0; self.buf.len().max(self.cut.block + READ_CHUNK)];
+        next[..head].copy_from_slice(header);
+        let rest = self.filled - cut;
+        next[head..head + rest].copy_from_slice(&self.buf[cut..self.filled]);
+        let mut block = std::mem::replace(&mut self.buf, next);
+        self.filled = head + rest;
+        block.truncate(cut);
+        if self.cut.remove_separators {
+            let body = self.cut.split.remove_separators(&block[head..]);
+            block.truncate(head);
+            block.extend_from_slice(&body);
+        }
+        Ok(Some(block))
+    }
+}
+
+/// `--pipepart`: byte ranges of a regular file, each ending on a record boundary.
+pub struct Parts {
+    file: File,
+    size: u64,
+    cut: Cutting,
+    /// The header, read from the front of the file.
+    pub header: Vec<u8>,
+    next: u64,
+    pub grew: bool,
+}
+
+/// How much of the file one look around a cut reads.
+const WINDOW: u64 = 256 * 1024;
+
+impl Parts {
+    pub fn new(file: File, cut: Cutting) -> io::Result<Parts> {
+        let size = file.metadata()?.len();
+        let mut header = Vec::new();
+        if let Some(rule) = &cut.header {
+            let mut len = WINDOW;
+            loop {
+                let window = read_at(&file, 0, len.min(size))?;
+                let eof = len >= size;
+                if let Some(n) = rule.len(&window, eof) {
+                    header = window[..n].to_vec();
+                    break;
+                }
+                len *= 2;
+            }
+        }
+        Ok(Parts {
+            next: header.len() as u64,
+            file,
+            size,
+            cut,
+            header,
+            grew: false,
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The next range, or None at the end of the file.
+    pub fn next_range(&mut self) -> io::Result<Option<(u64, u64)>> {
+        let from = self.next;
+        if from >= self.size {
+            return Ok(None);
+        }
+        let limit = from + self.cut.block as u64;
+        let end = if limit >= self.size {
+            self.size
+        } else {
+            match self.last_cut(from, limit)? {
+                Some(c) => c,
+                None => {
+                    self.grew = true;
+                    self.next_cut(limit)?.unwrap_or(self.size)
+                }
+            }
+        };
+        self.next = end;
+        Ok(Some((from, end - from)))
+    }
+
+    /// The last cut in (from, limit], looking back from `limit` a window at a time.
+    fn last_cut(&self, from: u64, limit: u64) -> io::Result<Option<u64>> {
+        // Bytes past a cut that must be seen to confirm it, and the overlap between windows
+        // that keeps a separator across their border in view.
+        let (ahead, overlap) = match &self.cut.split {
+            Split::Literal { end, start } => (start.len() as u64, (end.len() + start.len()) as u64),
+            _ => (4096, 4096),
+        };
+        let mut hi = limit;
+        loop {
+            let lo = hi.saturating_sub(WINDOW).max(from);
+            let end = (hi + ahead).min(self.size);
+            let buf = read_at(&self.file, lo, end - lo)?;
+            if let Some(c) =
+                self.cut
+                    .split
+                    .last(&buf, (from.max(lo) - lo) as usize, (hi - lo) as usize)
+            {
+                return Ok(Some(lo + c as u64));
+            }
+            if lo == from {
+                return Ok(None);
+            }
+            hi = lo + overlap;
+        }
+    }
+
+    /// The first cut after `from`.
+    fn next_cut(&self, from: u64) -> io::Result<Option<u64>> {
+        let mut lo = from;
+        let mut len = WINDOW;
+        while lo < self.size {
+            let buf = read_at(&self.file, lo, len.min(self.size - lo))?;
+            let eof = lo + buf.len() as u64 >= self.size;
+            if let Some(c) = self.cut.split.next(&buf, 0)
+                && (c < buf.len() || eof)
+            {
+                return Ok(Some(lo + c as u64));
+            }
+            if eof {
+                return Ok(None);
+            }
+            // Look again from a little before the window's end.
+            let step = buf.len().saturating_sub(4096).max(1) as u64;
+            lo += step;
+            len *= 2;
+        }
+        Ok(None)
+    }
+
+    pub fn file(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
+}
+
+fn read_at(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; len as usize];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines() -> Split {
+        Split::Literal {
+            end: b"\n".to_vec(),
+            start: Vec::new(),
+        }
+    }
+
+    fn blocks(input: &[u8], cut: Cutting) -> Vec<Vec<u8>> {
+        let mut r = BlockReader::new(input, cut);
+        let mut v = Vec::new();
+        while let Some(b) = r.next_block().unwrap() {
+            v.push(b);
+        }
+        v
+    }
+
+    fn cutting(split: Split, block: usize, records: Option<usize>) -> Cutting {
+        Cutting {
+            split,
+            block,
+            records,
+            header: None,
+            remove_separators: false,
+        }
+    }
+
+    fn seq(n: usize) -> Vec<u8> {
+        (1..=n)
+            .map(|i| format!("{i}\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn text(v: &[Vec<u8>]) -> Vec<String> {
+        v.iter()
+            .map(|b| String::from_utf8_lossy(b).replace('\n', " "))
+            .collect()
+    }
+
+    #[test]
+    fn blocks_fill_to_the_size_and_end_on_a_line() {
+        let v = blocks(&seq(30), cutting(lines(), 20, None));
+        assert_eq!(
+            text(&v)[..3],
+            [
+                "1 2 3 4 5 6 7 8 9 ",
+                "10 11 12 13 14 15 ",
+                "16 17 18 19 20 21 "
+            ]
+        );
+        assert_eq!(v.concat(), seq(30));
+    }
+
+    #[test]
+    fn records_per_block_and_lines_per_record_as_gnu() {
+        assert_eq!(
+            text(&blocks(&seq(10), cutting(lines(), 1 << 20, Some(3)))),
+            ["1 2 3 ", "4 5 6 ", "7 8 9 ", "10 "]
+        );
+        assert_eq!(
+            text(&blocks(&seq(10), cutting(Split::Lines(3), 1 << 20, None))),
+            ["1 2 3 4 5 6 7 8 9 ", "10 "]
+        );
+        assert_eq!(
+            text(&blocks(
+                &seq(20),
+                cutting(Split::Lines(3), 1 << 20, Some(2))
+            )),
+            [
+                "1 2 3 4 5 6 ",
+                "7 8 9 10 11 12 ",
+                "13 14 15 16 17 18 ",
+                "19 20 "
+            ]
+        );
+    }
+
+    #[test]
+    fn recstart_and_recend_together() {
+        let split = Split::Literal {
+            end: b"\n".to_vec(),
+            start: b">".to_vec(),
+        };
+        let v = blocks(b"x\n>a\ny\n>b\nz>c\n>d\n", cutting(split, 1 << 20, Some(1)));
+        assert_eq!(text(&v), ["x ", ">a y ", ">b z>c ", ">d "]);
+    }
+
+    #[test]
+    fn regexp_and_removed_separators() {
+        let mut c = cutting(Split::regex("[0-9]+", "").unwrap(), 1 << 20, Some(1));
+        assert_eq!(
+            text(&blocks(b"a1b22c333d", c.clone())),
+            ["a1", "b22", "c333", "d"]
+        );
+        c.remove_separators = true;
+        assert_eq!(text(&blocks(b"a1b22c333d", c)), ["a", "b", "c", "d"]);
+        let mut c = cutting(
+            Split::Literal {
+                end: b",".to_vec(),
+                start: Vec::new(),
+            },
+            1 << 20,
+            Some(2),
+        );
+        c.remove_separators = true;
+        assert_eq!(text(&blocks(b"a,b,c,d,e", c)), ["ab", "cd", "e"]);
+    }
+
+    #[test]
+    fn the_header_leads_every_block() {
+        let mut c = cutting(lines(), 1 << 20, Some(3));
+        c.header = Some(Header::Lines(1));
+        assert_eq!(
+            text(&blocks(&seq(10), c.clone())),
+            ["1 2 3 4 ", "1 5 6 7 ", "1 8 9 10 "]
+        );
+        c.header = Some(Header::Lines(5));
+        assert_eq!(text(&blocks(&seq(3), c)), ["1 2 3 "]);
+    }
+
+    #[test]
+    fn a_long_record_makes_its_own_block() {
+        let input = b"ab\ncdefghijkl\nm\n";
+        let mut r = BlockReader::new(&input[..], cutting(lines(), 5, None));
+        let mut v = Vec::new();
+        while let Some(b) = r.next_block().unwrap() {
+            v.push(b);
+        }
+        assert_eq!(text(&v), ["ab ", "cdefghijkl ", "m "]);
+        assert!(r.grew);
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        assert!(blocks(b"", cutting(lines(), 10, None)).is_empty());
+        assert_eq!(
+            text(&blocks(b"1\n2\n3", cutting(lines(), 1 << 20, None))),
+            ["1 2 3"]
+        );
+    }
+}

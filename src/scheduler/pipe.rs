@@ -1,0 +1,393 @@
+//! Pipe mode's jobs (`--pipe`, `--pipepart`): each block of the input is one job, whose stdin
+//! (or `--cat` file, or `--fifo`) holds the block. `--pipe` reads on the input thread, one block
+//! ahead of the scheduler, so memory stays near (slots + 2) x block; `--pipepart` only works out
+//! byte ranges and reads inline.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result, io_reason};
+use crate::input::blocks::{BlockReader, Parts};
+use crate::job::{Block, Job, JobInput, StdinSink, TempPath};
+use crate::options::{PipeOptions, Via};
+
+use super::source::{JobSource, Pull, Threaded};
+
+/// Blocks made into jobs.
+struct Maker {
+    via: Via,
+    tmpdir: PathBuf,
+    next_seq: u64,
+    warned: bool,
+    block: usize,
+}
+
+impl Maker {
+    fn job(&mut self, block: Block) -> Result<Job> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        // `{}` is empty in pipe mode, as in GNU parallel; with --cat or --fifo it is the file.
+        let mut job = Job::new(seq, vec![vec![Vec::new()]]);
+        match self.via {
+            Via::Stdin => {
+                job.input = Some(JobInput { block, fifo: None });
+            }
+            Via::Cat => {
+                let temp = self.temp_name(seq, "blk");
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&temp.0)
+                    .map_err(|e| self.temp_error(&temp.0, &e))?;
+                write_block(&block, &mut f).map_err(|e| self.temp_error(&temp.0, &e))?;
+                job.records = vec![vec![temp.0.as_os_str().as_bytes().to_vec()]];
+                job.temp = Some(temp);
+            }
+            Via::Fifo => {
+                let temp = self.temp_name(seq, "fifo");
+                nix::unistd::mkfifo(&temp.0, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                    .map_err(|e| self.temp_error(&temp.0, &std::io::Error::from(e)))?;
+                job.records = vec![vec![temp.0.as_os_str().as_bytes().to_vec()]];
+                job.input = Some(JobInput {
+                    block,
+                    fifo: Some(temp.0.clone()),
+                });
+                job.temp = Some(temp);
+            }
+        }
+        Ok(job)
+    }
+
+    fn temp_name(&self, seq: u64, ext: &str) -> TempPath {
+        TempPath(
+            self.tmpdir
+                .join(format!("forkpool-{}-{seq}.{ext}", std::process::id())),
+        )
+    }
+
+    fn temp_error(&self, path: &Path, e: &std::io::Error) -> Error {
+        Error::new(format!("cannot write {}: {}", path.display(), io_reason(e)))
+            .with_hint("point --tmpdir or TMPDIR at a writable directory with room")
+    }
+
+    /// A record longer than --block: say so once, as GNU parallel does.
+    fn note_growth(&mut self, grew: bool) {
+        if grew && !self.warned {
+            self.warned = true;
+            crate::diag::warn(&format!(
+                "a record is longer than --block ({} bytes); its block holds it whole",
+                self.block
+            ));
+        }
+    }
+}
+
+pub fn write_block(block: &Block, to: &mut File) -> std::io::Result<()> {
+    match block {
+        Block::Bytes(b) => to.write_all(b),
+        Block::Stream(_) => Ok(()),
+        Block::Part {
+            head,
+            file,
+            start,
+            len,
+        } => {
+            to.write_all(head)?;
+            // std copies file to file with copy_file_range.
+            let mut part = PartReader {
+                file,
+                at: *start,
+                left: *len,
+            };
+            std::io::copy(&mut part, to).map(|_| ())
+        }
+    }
+}
+
+/// A byte range of a file, read with pread (the shared file offset stays untouched).
+struct PartReader<'a> {
+    file: &'a File,
+    at: u64,
+    left: u64,
+}
+
+impl Read for PartReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min(self.left as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.at)?;
+        self.at += n as u64;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The job source for pipe mode.
+pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn JobSource>> {
+    let open = |path: &Path| -> Result<File> {
+        if path.as_os_str() == "-" {
+            let fd = std::io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| Error::new(format!("cannot read stdin: {}", io_reason(&e))))?;
+            return Ok(File::from(fd));
+        }
+        File::open(path).map_err(|e| {
+            Error::new(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+                .with_hint("check the file's name and permissions")
+        })
+    };
+    let file = open(&opts.path)?;
+    let mut maker = Maker {
+        via: opts.via,
+        tmpdir: tmpdir.to_path_buf(),
+        next_seq: 1,
+        warned: false,
+        block: opts.cut.block,
+    };
+    let name = if opts.path.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        opts.path.display().to_string()
+    };
+    let read_error =
+        move |e: std::io::Error| Error::new(format!("cannot read {name}: {}", io_reason(&e)));
+    if opts.part {
+        let mut cut = opts.cut.clone();
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if let Some(n) = opts.blocks_per_slot {
+            let blocks = n.saturating_mul(slots as u64).max(1);
+            cut.block = size.div_ceil(blocks).max(1) as usize;
+        }
+        maker.block = cut.block;
+        let rrs = cut.remove_separators;
+        let split = cut.split.clone();
+        let mut parts = Parts::new(file, cut).map_err(&read_error)?;
+        let whole = Arc::new(parts.file().map_err(&read_error)?);
+        let head: Arc<[u8]> = parts.header.clone().into();
+        return Ok(Box::new(Inline(
+            Box::new(move || {
+                let Some((start, len)) = parts.next_range().map_err(&read_error)? else {
+                    return Ok(None);
+                };
+                maker.note_growth(parts.grew);
+                let block = if rrs {
+                    // The separators must go: the range passes through memory after all.
+                    let mut body = vec![0; len as usize];
+                    whole.read_exact_at(&mut body, start).map_err(&read_error)?;
+                    let mut b = head.to_vec();
+                    b.extend_from_slice(&split.remove_separators(&body));
+                    Block::Bytes(b)
+                } else {
+                    Block::Part {
+                        head: Arc::clone(&head),
+                        file: Arc::clone(&whole),
+                        start,
+                        len,
+                    }
+                };
+                maker.job(block).map(Some)
+            }),
+            0,
+        )));
+    }
+    let mut reader = BlockReader::new(file, opts.cut.clone());
+    if opts.round_robin {
+        let spread = Arc::new(Spread::new()?);
+        let mut out = Outlets {
+            spread: Arc::clone(&spread),
+            pipes: Vec::new(),
+            made: 0,
+            slots,
+        };
+        // A block read and not yet delivered, and whether a job was started for it.
+        let mut pending: Option<(Vec<u8>, bool)> = None;
+        return Ok(Box::new(Threaded::spawn_with(slots, move || {
+            loop {
+                let (block, has_job) = match pending.take() {
+                    Some(p) => p,
+                    None => match reader.next_block().map_err(&read_error)? {
+                        Some(b) => (b, false),
+                        None => {
+                            // The end of the input is the end of every job's stdin.
+                            out.spread.close();
+                            out.pipes.clear();
+                            return Ok(None);
+                        }
+                    },
+                };
+                maker.note_growth(reader.grew);
+                if !has_job && out.wants_job() {
+                    // As GNU parallel: a job per block until -j jobs run.
+                    pending = Some((block, true));
+                    out.made += 1;
+                    let mut job = Job::new(maker.next_seq, vec![vec![Vec::new()]]);
+                    maker.next_seq += 1;
+                    job.input = Some(JobInput {
+                        block: Block::Stream(Arc::clone(&out.spread) as Arc<dyn StdinSink>),
+                        fifo: None,
+                    });
+                    return Ok(Some(job));
+                }
+                if !out.deliver(&block) {
+                    pending = Some((block, false));
+                }
+            }
+        })?));
+    }
+    Ok(Box::new(Threaded::spawn_with(1, move || {
+        let Some(block) = reader.next_block().map_err(&read_error)? else {
+            return Ok(None);
+        };
+        maker.note_growth(reader.grew);
+        maker.job(Block::Bytes(block)).map(Some)
+    })?))
+}
+
+/// `--round-robin`: the stdins of the running jobs, which the input thread writes blocks to.
+#[derive(Debug)]
+struct Spread {
+    state: std::sync::Mutex<SpreadState>,
+    /// Readable when a job attached or ended.
+    wake: nix::sys::eventfd::EventFd,
+}
+
+#[derive(Debug, Default)]
+struct SpreadState {
+    fresh: Vec<(u64, std::os::fd::OwnedFd)>,
+    ended: Vec<u64>,
+    closed: bool,
+}
+
+impl Spread {
+    fn new() -> Result<Spread> {
+        use nix::sys::eventfd::{EfdFlags, EventFd};
+        Ok(Spread {
+            state: Default::default(),
+            wake: EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+                .map_err(|e| Error::new(format!("cannot set up --round-robin: {e}")))?,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SpreadState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn close(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        st.fresh.clear();
+    }
+}
+
+impl StdinSink for Spread {
+    fn attach(&self, seq: u64, stdin: std::os::fd::OwnedFd) {
+        let mut st = self.lock();
+        // After the input's end a new stdin gets nothing: dropping it is its end.
+        if !st.closed {
+            st.fresh.push((seq, stdin));
+            drop(st);
+            let _ = self.wake.write(1);
+        }
+    }
+
+    fn ended(&self, seq: u64) {
+        self.lock().ended.push(seq);
+        let _ = self.wake.write(1);
+    }
+}
+
+/// The input thread's side of `Spread`.
+struct Outlets {
+    spread: Arc<Spread>,
+    /// Attached stdins, by job (blocking writes: this thread may wait, the loop never does).
+    pipes: Vec<(u64, File)>,
+    /// Jobs made and not yet ended.
+    made: usize,
+    slots: usize,
+}
+
+impl Outlets {
+    /// Fewer jobs than slots: make one.
+    fn wants_job(&mut self) -> bool {
+        self.take_news();
+        self.made < self.slots
+    }
+
+    fn take_news(&mut self) {
+        let _ = self.spread.wake.read();
+        let mut st = self.spread.lock();
+        for (seq, fd) in st.fresh.drain(..) {
+            let _ = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()));
+            self.pipes.push((seq, File::from(fd)));
+        }
+        for seq in st.ended.drain(..) {
+            self.pipes.retain(|(s, _)| *s != seq);
+            self.made = self.made.saturating_sub(1);
+        }
+    }
+
+    /// Write `block` whole to the first job ready for it. False when every job has ended, so
+    /// that the caller starts another.
+    fn deliver(&mut self, block: &[u8]) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        loop {
+            self.take_news();
+            if self.made == 0 {
+                return false;
+            }
+            let ready = {
+                let mut fds: Vec<PollFd> = self
+                    .pipes
+                    .iter()
+                    .map(|(_, f)| PollFd::new(f.as_fd(), PollFlags::POLLOUT))
+                    .collect();
+                fds.push(PollFd::new(self.spread.wake.as_fd(), PollFlags::POLLIN));
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) => fds[..fds.len() - 1]
+                        .iter()
+                        .position(|f| f.revents().is_some_and(|r| !r.is_empty())),
+                    Err(_) => None,
+                }
+            };
+            let Some(i) = ready else { continue };
+            // A job that closed its stdin takes no more; its end is reported by the loop.
+            if self.pipes[i].1.write_all(block).is_ok() {
+                // Rotate, so the next block tries another job first.
+                let p = self.pipes.remove(i);
+                self.pipes.push(p);
+                return true;
+            }
+            self.pipes.remove(i);
+        }
+    }
+}
+
+/// Jobs made on the loop's thread, from reads that never wait.
+struct Inline(Box<dyn FnMut() -> Result<Option<Job>>>, u64);
+
+impl JobSource for Inline {
+    fn pull(&mut self) -> Result<Pull> {
+        Ok(match (self.0)()? {
+            Some(job) => {
+                self.1 = job.seq;
+                Pull::Job(job)
+            }
+            None => Pull::End,
+        })
+    }
+
+    fn produced(&self) -> u64 {
+        self.1
+    }
+}
