@@ -6,7 +6,7 @@ l\t''
 r\t''
 lr\t''
 rl\t''"
-complete -c forkpool -l header -d 'The first value of each source (its first line with --colsep) names it: use {name}. Only \':\' (the first line) is supported' -r
+complete -c forkpool -l header -d 'The first value of each source (its first line with --colsep) names it: use {name}. With --pipe or --pipepart: N (lines) or a regular expression matched at the start of the input, repeated at the start of every block' -r
 complete -c forkpool -s E -l eof -d 'Stop reading an input source at the value STR' -r
 complete -c forkpool -s I -d 'Use STR instead of {} as the replacement string for the input' -r
 complete -c forkpool -s n -l max-args -d 'Use at most N inputs per job; -n0 reads one input per job and inserts none' -r
@@ -29,6 +29,9 @@ complete -c forkpool -l worker-max-jobs -d 'Recycle a worker after N jobs: run -
 complete -c forkpool -l init-timeout -d 'Time limit for each --init and --teardown run (e.g. 30s, 2m). On interrupt, teardowns get this long, or 10s when it is not given' -r
 complete -c forkpool -l buffer-size -d 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory' -r
 complete -c forkpool -l tmpdir -d 'Directory for spilled output (default: $TMPDIR, else /tmp)' -r -F
+complete -c forkpool -l block -l block-size -l blocksize -d 'Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A block ends on a record boundary and is no larger unless one record is. With --pipepart, -N means N blocks per job slot' -r
+complete -c forkpool -l recend -d 'A record ends with STR (default: a newline; escapes \\n \\t \\0 \\xHH)' -r
+complete -c forkpool -l recstart -d 'A record starts with STR (cuts go where --recend is followed by STR)' -r
 complete -c forkpool -s 0 -l null -d 'Input values are separated by NUL bytes, not newlines (for find -print0)'
 complete -c forkpool -s r -l no-run-if-empty -d 'Skip input values that are empty or only white space'
 complete -c forkpool -l link -l xapply -d 'Pair the input sources element-wise instead of combining them; shorter ones wrap around'
@@ -51,5 +54,12 @@ complete -c forkpool -l resume-failed -d 'As --resume, but run again the jobs th
 complete -c forkpool -l retry-failed -d 'Run again only the jobs that --joblog records as failed, with their logged commands'
 complete -c forkpool -l bar -d 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known'
 complete -c forkpool -l eta -d 'Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left. Shown only when stderr is a terminal'
+complete -c forkpool -l pipe -l spreadstdin -d 'Cut the input (stdin, or the one -a/:::: FILE) into blocks of records and give each block to a job on its stdin. -N N: N records per block; -L N: a record is N lines'
+complete -c forkpool -l pipepart -l pipe-part -d 'As --pipe, for a regular file (-a FILE): jobs get byte ranges of it, found by reading only around each cut, so the records never pass through forkpool'
+complete -c forkpool -l regexp -l regex -d 'Read --recend and --recstart as regular expressions'
+complete -c forkpool -l remove-rec-sep -l removerecsep -l rrs -d 'Leave --recend and --recstart out of the blocks'
+complete -c forkpool -l round-robin -l roundrobin -l round -d 'Start one job per slot and spread the blocks over their stdins (for commands that are slow to start); each slot\'s job is one result'
+complete -c forkpool -l cat -d 'Write each block to a temporary file, whose name is {} (removed when the job ends)'
+complete -c forkpool -l fifo -d 'Give each block through a named pipe, whose name is {} (removed when the job ends)'
 complete -c forkpool -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c forkpool -s V -l version -d 'Print version'

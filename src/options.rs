@@ -231,6 +231,10 @@ impl Options {
             None => Trim::None,
         };
         let pipe = pipe_options(&cli, &specs)?;
+        if pipe.is_some() && command.is_empty() {
+            return Err(Error::new("--pipe needs a command to give the blocks to")
+                .with_hint("name one, e.g. forkpool --pipe wc -l < FILE"));
+        }
         let header = match &cli.header {
             None => false,
             Some(_) if pipe.is_some() => false,

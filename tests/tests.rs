@@ -9,6 +9,7 @@ mod defects;
 mod docs;
 mod faults;
 mod gnu;
+mod pipe;
 mod progress;
 mod results;
 mod robust;

@@ -328,7 +328,10 @@ impl Outlets {
         let _ = self.spread.wake.read();
         let mut st = self.spread.lock();
         for (seq, fd) in st.fresh.drain(..) {
-            let _ = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()));
+            let _ = nix::fcntl::fcntl(
+                &fd,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+            );
             self.pipes.push((seq, File::from(fd)));
         }
         for seq in st.ended.drain(..) {
