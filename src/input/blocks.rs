@@ -62,7 +62,9 @@ impl Split {
                 if at > buf.len() {
                     return None;
                 }
-                let i = if start.is_empty() {
+                let i = if start.is_empty() && end.len() == 1 {
+                    memchr::memchr(end[0], &buf[at..])?
+                } else if start.is_empty() {
                     memchr::memmem::find(&buf[at..], end)?
                 } else {
                     memchr::memmem::find(&buf[at..], &[end.as_slice(), start].concat())?
@@ -113,16 +115,34 @@ impl Split {
         }
     }
 
-    /// The `n`th cut after `from`.
-    pub fn nth(&self, buf: &[u8], from: usize, n: usize) -> Option<usize> {
-        if let Split::Lines(l) = self {
-            return Split::Lines(l * n).next(buf, from);
+    /// Up to `want` cuts after `from`: where the last one is, and how many there were.
+    pub fn advance(&self, buf: &[u8], from: usize, want: usize) -> (usize, usize) {
+        // One pass of memchr's iterator is far faster than a search per record.
+        let byte = match self {
+            Split::Literal { end, start } if start.is_empty() && end.len() == 1 => Some(end[0]),
+            Split::Lines(1) => Some(b'\n'),
+            _ => None,
+        };
+        if let Some(b) = byte {
+            let mut last = from;
+            let mut found = 0;
+            for i in memchr::memchr_iter(b, &buf[from..]).take(want) {
+                last = from + i + 1;
+                found += 1;
+            }
+            return (last, found);
         }
-        let mut at = from;
-        for _ in 0..n {
-            at = self.next(buf, at)?;
+        let (mut at, mut found) = (from, 0);
+        while found < want {
+            match self.next(buf, at) {
+                Some(c) => {
+                    at = c;
+                    found += 1;
+                }
+                None => break,
+            }
         }
-        Some(at)
+        (at, found)
     }
 
     /// `--rrs`: `block` without the separators between its records, before its first record
@@ -205,6 +225,9 @@ pub struct BlockReader<R> {
     header: Option<Vec<u8>>,
     eof: bool,
     made: u64,
+    /// `-N`: where the count of records in `buf` got to, and how many it found, so that each
+    /// read scans only what is new.
+    counted: (usize, usize),
     /// A record was longer than the block (warned once).
     pub grew: bool,
 }
@@ -218,6 +241,7 @@ impl<R: Read> BlockReader<R> {
             header: None,
             eof: false,
             made: 0,
+            counted: (0, 0),
             grew: false,
             cut,
         }
@@ -278,10 +302,15 @@ impl<R: Read> BlockReader<R> {
         let cut = loop {
             let data = &self.buf[..self.filled];
             if let Some(n) = self.cut.records {
-                match self.cut.split.nth(data, head, n) {
-                    Some(c) => break c,
-                    None if self.eof => break self.filled,
-                    None => {}
+                let (at, found) = self.counted;
+                let (more_at, more) = self.cut.split.advance(data, at.max(head), n - found);
+                let (at, found) = (more_at, found + more);
+                self.counted = (at, found);
+                if found == n {
+                    break at;
+                }
+                if self.eof {
+                    break self.filled;
                 }
             } else {
                 let limit = head + self.cut.block;
@@ -309,6 +338,7 @@ impl<R: Read> BlockReader<R> {
             return Ok(None);
         }
         self.made += 1;
+        self.counted = (0, 0);
         // The rest starts the next buffer, behind the header.
         let header = self.header.as_deref().unwrap_or_default();
         let mut next = vec![0; self.buf.len().max(self.cut.block + READ_CHUNK)];

@@ -132,6 +132,14 @@ impl Read for PartReader<'_> {
 
 /// The job source for pipe mode.
 pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn JobSource>> {
+    // Blocks are made on the input thread and freed on the loop's: glibc would raise its mmap
+    // threshold after the first free and then keep freed blocks in the arenas, so that memory
+    // grew past (slots + 2) x block. A fixed threshold keeps every block its own mapping,
+    // returned to the system when its job is done.
+    // SAFETY: mallopt only sets an allocator parameter; no memory is touched.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
     let open = |path: &Path| -> Result<File> {
         if path.as_os_str() == "-" {
             let fd = std::io::stdin()
