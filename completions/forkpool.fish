@@ -27,6 +27,8 @@ complete -c forkpool -l init -d 'Run shell command CMD once in each worker slot 
 complete -c forkpool -l teardown -d 'Run shell command CMD once per worker after its last job: at the end of input, before a recycle and on interrupt. It sees the same environment as the worker\'s jobs' -r
 complete -c forkpool -l worker-max-jobs -d 'Recycle a worker after N jobs: run --teardown, then --init again as a new worker' -r
 complete -c forkpool -l init-timeout -d 'Time limit for each --init and --teardown run (e.g. 30s, 2m). On interrupt, teardowns get this long, or 10s when it is not given' -r
+complete -c forkpool -l send -d 'What a --persistent request holds, filled in per job without shell quoting (default {}), followed by a newline' -r
+complete -c forkpool -l protocol -d 'How a --persistent worker\'s reply ends: line (one line per request), end=STR (the lines up to a line that is exactly STR, which is dropped) or json (one JSON object per line each way; see the README)' -r
 complete -c forkpool -l buffer-size -d 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory' -r
 complete -c forkpool -l tmpdir -d 'Directory for spilled output (default: $TMPDIR, else /tmp)' -r -F
 complete -c forkpool -l block -l block-size -l blocksize -d 'Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A block ends on a record boundary and is no larger unless one record is. With --pipepart, -N means N blocks per job slot' -r
@@ -54,6 +56,8 @@ complete -c forkpool -l resume-failed -d 'As --resume, but run again the jobs th
 complete -c forkpool -l retry-failed -d 'Run again only the jobs that --joblog records as failed, with their logged commands'
 complete -c forkpool -l bar -d 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known'
 complete -c forkpool -l eta -d 'Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left. Shown only when stderr is a terminal'
+complete -c forkpool -l persistent -d 'Start the command once per worker (after its --init) and send it one request per job on its stdin; its reply on stdout is the job\'s output (see --protocol). The command may use {%} and the worker variables, not per-job replacement strings'
+complete -c forkpool -l send-null -d 'End --persistent requests with a NUL byte instead of a newline'
 complete -c forkpool -l pipe -l spreadstdin -d 'Cut the input (stdin, or the one -a/:::: FILE) into blocks of records and give each block to a job on its stdin. -N N: N records per block; -L N: a record is N lines'
 complete -c forkpool -l pipepart -l pipe-part -d 'As --pipe, for a regular file (-a FILE): jobs get byte ranges of it, found by reading only around each cut, so the records never pass through forkpool'
 complete -c forkpool -l regexp -l regex -d 'Read --recend and --recstart as regular expressions'

@@ -328,6 +328,29 @@ pub struct Cli {
     #[arg(long = "init-timeout", value_name = "DURATION", help_heading = WORKERS)]
     pub init_timeout: Option<String>,
 
+    /// Start the command once per worker (after its --init) and send it one request per job on
+    /// its stdin; its reply on stdout is the job's output (see --protocol). The command may use
+    /// {%} and the worker variables, not per-job replacement strings.
+    #[arg(long = "persistent", help_heading = WORKERS)]
+    pub persistent: bool,
+
+    /// What a --persistent request holds, filled in per job without shell quoting (default {}),
+    /// followed by a newline.
+    #[arg(long = "send", value_name = "TEMPLATE", help_heading = WORKERS, requires = "persistent",
+          allow_hyphen_values = true)]
+    pub send: Option<OsString>,
+
+    /// End --persistent requests with a NUL byte instead of a newline.
+    #[arg(long = "send-null", help_heading = WORKERS, requires = "persistent")]
+    pub send_null: bool,
+
+    /// How a --persistent worker's reply ends: line (one line per request), end=STR (the lines
+    /// up to a line that is exactly STR, which is dropped) or json (one JSON object per line
+    /// each way; see the README).
+    #[arg(long = "protocol", value_name = "line|end=STR|json", default_value = "line",
+          help_heading = WORKERS, requires = "persistent")]
+    pub protocol: String,
+
     /// Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled
     /// to unlinked files in the temporary directory.
     #[arg(long = "buffer-size", value_name = "SIZE", default_value = "16M", help_heading = OUTPUT)]
@@ -711,8 +734,8 @@ mod tests {
     fn gnu_options_are_named_and_abbreviations_resolved() {
         let msg = |args: &[&str]| explained(args).map(|(m, _)| m);
         assert_eq!(
-            msg(&["--pipe", "wc"]).as_deref(),
-            Some("--pipe is GNU parallel's; forkpool does not support it yet")
+            msg(&["--memsuspend", "1G", "wc"]).as_deref(),
+            Some("--memsuspend is GNU parallel's; forkpool does not support it yet")
         );
         assert_eq!(
             msg(&["--nice=10", "echo"]).as_deref(),

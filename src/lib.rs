@@ -113,8 +113,9 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             &opts.command,
             opts.quote_words,
             opts.context_replace,
-            // In pipe mode the input arrives on stdin, not as an argument.
-            opts.pipe.is_none(),
+            // In pipe mode (and for --persistent workers) the input arrives on stdin, not as an
+            // argument.
+            opts.pipe.is_none() && opts.workers.as_ref().is_none_or(|w| w.persistent.is_none()),
             &syntax,
         )?
         .for_csh(template::is_csh(&opts.shell)),
@@ -187,6 +188,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         )?);
     }
     extras.tag_template = tag_template;
+    extras.send_template = persistent_send(&opts, &template, &syntax)?;
     extras.total = total;
     extras.names = names;
     let progress = report::progress::Progress::new(opts.progress, total);
@@ -220,6 +222,32 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     }
     result?;
     Ok(Outcome::Exit(scheduler.exit_status()))
+}
+
+/// `--persistent`: the request template; the command must not use per-job replacement strings.
+fn persistent_send(
+    opts: &Options,
+    command: &Template,
+    syntax: &Syntax,
+) -> Result<Option<Template>> {
+    let Some(p) = opts.workers.as_ref().and_then(|w| w.persistent.as_ref()) else {
+        return Ok(None);
+    };
+    // A per-job string renders differently for two different jobs in the same slot.
+    let render = |value: &[u8], seq| {
+        command.shell_line(&JobView {
+            records: &[vec![value.to_vec()]],
+            seq,
+            slot: 1,
+        })
+    };
+    if render(b"a", 1) != render(b"b", 2) {
+        return Err(error::Error::new(
+            "--persistent starts the command once per worker, so it cannot use per-job replacement strings such as {} or {#}",
+        )
+        .with_hint("put them in --send TEMPLATE (what each request holds); {% } and $FORKPOOL_WORKER work in the command".replace("{% }", "{%}")));
+    }
+    Template::parse(std::slice::from_ref(&p.send), false, false, false, syntax).map(Some)
 }
 
 /// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel

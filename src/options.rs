@@ -163,6 +163,28 @@ pub struct WorkerOptions {
     pub max_jobs: Option<u64>,
     /// Time limit of each init and teardown.
     pub timeout: Option<Duration>,
+    /// `--persistent`: the command runs once per worker and takes jobs as requests.
+    pub persistent: Option<Persistent>,
+}
+
+/// `--persistent`: how requests and replies look.
+#[derive(Clone, Debug)]
+pub struct Persistent {
+    /// The worker command as typed, for messages.
+    pub command: Vec<u8>,
+    /// `--send`: the request template.
+    pub send: Vec<u8>,
+    /// `--send-null`: requests end with NUL.
+    pub null: bool,
+    pub protocol: Protocol,
+}
+
+/// How a persistent worker's reply ends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Protocol {
+    Line,
+    End(Vec<u8>),
+    Json,
 }
 
 /// What progress forkpool shows on stderr.
@@ -354,27 +376,65 @@ impl Options {
             return Err(Error::new("--worker-max-jobs 0 would run no job")
                 .with_hint("give --worker-max-jobs 1 or more"));
         }
-        let workers =
-            if cli.init.is_some() || cli.teardown.is_some() || cli.worker_max_jobs.is_some() {
-                Some(WorkerOptions {
-                    init: cli.init.map(OsString::into_vec),
-                    teardown: cli.teardown.map(OsString::into_vec),
-                    max_jobs: cli.worker_max_jobs,
-                    timeout: cli
-                        .init_timeout
-                        .as_deref()
-                        .map(|t| parse_duration(t, "--init-timeout"))
-                        .transpose()?,
-                })
-            } else {
-                if cli.init_timeout.is_some() {
-                    return Err(Error::new(
-                        "--init-timeout has no effect without --init or --teardown",
-                    )
-                    .with_hint("add --init CMD, or drop --init-timeout"));
-                }
-                None
+        let persistent = if cli.persistent {
+            if pipe.is_some() {
+                return Err(
+                    Error::new("--persistent cannot be used with --pipe or --pipepart")
+                        .with_hint("use --pipe --round-robin to feed long-lived jobs with blocks"),
+                );
+            }
+            let protocol = match cli.protocol.as_str() {
+                "line" => Protocol::Line,
+                "json" => Protocol::Json,
+                p => match p.strip_prefix("end=") {
+                    Some(end) if !end.is_empty() && !end.contains('\n') => {
+                        Protocol::End(end.as_bytes().to_vec())
+                    }
+                    _ => {
+                        return Err(Error::new(format!(
+                            "--protocol {p:?} is not one forkpool knows"
+                        ))
+                        .with_hint("use line, json, or end=STR (a line that ends each reply)"));
+                    }
+                },
             };
+            Some(Persistent {
+                command: command.join(&b' '),
+                send: cli
+                    .send
+                    .take()
+                    .map_or_else(|| b"{}".to_vec(), OsString::into_vec),
+                null: cli.send_null,
+                protocol,
+            })
+        } else {
+            None
+        };
+        let workers = if persistent.is_some()
+            || cli.init.is_some()
+            || cli.teardown.is_some()
+            || cli.worker_max_jobs.is_some()
+        {
+            Some(WorkerOptions {
+                init: cli.init.map(OsString::into_vec),
+                teardown: cli.teardown.map(OsString::into_vec),
+                max_jobs: cli.worker_max_jobs,
+                timeout: cli
+                    .init_timeout
+                    .as_deref()
+                    .map(|t| parse_duration(t, "--init-timeout"))
+                    .transpose()?,
+                persistent,
+            })
+        } else {
+            if cli.init_timeout.is_some() {
+                return Err(Error::new(
+                    "--init-timeout has no effect without --init or --teardown",
+                )
+                .with_hint("add --init CMD, or drop --init-timeout"));
+            }
+            None
+        };
         let progress = match (cli.bar, cli.eta) {
             (true, _) => Progress::Bar,
             (false, true) => Progress::Eta,

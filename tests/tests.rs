@@ -9,6 +9,7 @@ mod defects;
 mod docs;
 mod faults;
 mod gnu;
+mod persistent;
 mod pipe;
 mod progress;
 mod results;

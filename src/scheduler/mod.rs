@@ -6,6 +6,7 @@
 //! ends through `finish`, so no path skips the final flush or leaves a process behind.
 
 mod feed;
+pub mod persistent;
 pub mod pipe;
 pub mod source;
 pub mod supervised;
@@ -37,6 +38,7 @@ use crate::report::progress::Progress;
 use crate::report::status::{self, Summary};
 use crate::template::{JobView, Template};
 use feed::{Fed, Feeder, FifoFeed};
+use persistent::Replies;
 use source::{JobSource, Pull};
 use supervised::{Supervised, Tick};
 use workers::{Action, Kind, ProcOutput, Workers};
@@ -99,8 +101,28 @@ struct JobRun {
     fifo: Option<FifoFeed>,
 }
 
+impl JobRun {
+    /// Pass output of the job's to the collector.
+    fn append(
+        &mut self,
+        collector: &mut Collector,
+        stream: Stream,
+        data: &[u8],
+    ) -> std::result::Result<(), WriteError> {
+        collector.append(
+            self.job.seq,
+            &mut self.output,
+            &mut self.header,
+            stream,
+            data,
+            self.tag.as_deref(),
+        )
+    }
+}
+
 enum Role {
     Job(Box<JobRun>),
+    Server(Box<Server>),
     Worker {
         slot: usize,
         kind: Kind,
@@ -111,6 +133,39 @@ enum Role {
 struct Proc<H> {
     sup: Supervised<H>,
     role: Role,
+}
+
+/// How a job's attempt ended, as the reports need it.
+struct Ended {
+    runtime: Duration,
+    timed_out: bool,
+    /// Stopped by forkpool (halt, interrupt).
+    stopped: bool,
+}
+
+impl Ended {
+    fn of<H>(sup: &Supervised<H>) -> Ended {
+        Ended {
+            runtime: sup.start.elapsed(),
+            timed_out: sup.timed_out(),
+            stopped: sup.stopped(),
+        }
+    }
+}
+
+/// `--persistent`: a worker's long-lived command and the job it is answering.
+struct Server {
+    slot: usize,
+    /// The job in flight, and when its request went.
+    job: Option<(Box<JobRun>, Instant)>,
+    replies: Replies,
+    /// Its stdin, while open, with the request bytes it has not taken yet.
+    stdin: Option<(OwnedFd, crate::reactor::Token)>,
+    outbox: Vec<u8>,
+    /// What it wrote to stderr, for the message when it dies before replying.
+    output: ProcOutput,
+    /// stderr written between jobs, passed on in whole lines.
+    partial: Vec<u8>,
 }
 
 /// What the scheduler writes besides the output.
@@ -125,6 +180,8 @@ pub struct Extras {
     pub total: Option<u64>,
     /// `--header`: the input names, which name `--results`' directory levels.
     pub names: crate::input::Names,
+    /// `--persistent --send`: the template of each request.
+    pub send_template: Option<Template>,
 }
 
 /// How long to wait before spawning again after running out of processes or descriptors.
@@ -178,6 +235,8 @@ pub struct Scheduler<'a, E: Executor> {
     exits: Vec<(u64, Exit)>,
     /// stdout is congested: jobs' pipes are not read until its backlog shrinks.
     paused: bool,
+    /// `--persistent`: each slot's worker command, by process index.
+    servers: HashMap<usize, usize>,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -258,6 +317,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             spawn_results: Vec::new(),
             exits: Vec::new(),
             paused: false,
+            servers: HashMap::new(),
         };
         if s.extras.joblog.as_ref().is_some_and(Joblog::to_stdout) {
             let r = s.collector.raw(crate::report::joblog::HEADER.as_bytes());
@@ -388,7 +448,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .unwrap_or(workers::INTERRUPT_TEARDOWN);
         for p in self.procs.iter_mut().flatten() {
             match p.role {
-                Role::Job(_) if why.kills() => p.sup.stop(now),
+                Role::Job(_) | Role::Server(_) if why.kills() => p.sup.stop(now),
                 Role::Worker {
                     kind: Kind::Init, ..
                 } => p.sup.stop(now),
@@ -538,6 +598,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         for a in actions {
             match a {
                 Action::Ready(slot) => self.free.push(Reverse(slot)),
+                Action::Close(slot) => self.close_server(slot),
                 Action::Spawn {
                     slot,
                     kind,
@@ -602,11 +663,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         command: Vec<u8>,
         env: Vec<(OsString, OsString)>,
     ) {
+        let server = kind == Kind::Server;
+        let command = if server {
+            // The command itself, with its slot's {%}.
+            self.template.command(&JobView {
+                records: &[],
+                seq: 0,
+                slot,
+            })
+        } else {
+            Command::Shell(command)
+        };
         let spec = SpawnSpec {
-            command: Command::Shell(command),
+            command,
             capture: true,
             env,
-            stdin: Stdin::Null,
+            stdin: if server { Stdin::Pipe } else { Stdin::Null },
         };
         let spawned = match self.spawner.spawn_now(&spec) {
             Ok(s) => s,
@@ -632,14 +704,32 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         sup.set_deadline(limit.map(|l| now + l));
         let key = self.exec.key(&spawned.handle);
-        let k = self.add_proc(Proc {
-            sup,
-            role: Role::Worker {
+        let role = if server {
+            let protocol = self
+                .opts
+                .workers
+                .as_ref()
+                .and_then(|w| w.persistent.as_ref())
+                .map(|p| p.protocol.clone())
+                .expect("--persistent");
+            Role::Server(Box::new(Server {
+                slot,
+                job: None,
+                replies: Replies::new(protocol),
+                stdin: None,
+                outbox: Vec::new(),
+                output: ProcOutput::default(),
+                partial: Vec::new(),
+            }))
+        } else {
+            Role::Worker {
                 slot,
                 kind,
                 output: ProcOutput::default(),
-            },
-        });
+            }
+        };
+        let sup = if server { Supervised::new(now) } else { sup };
+        let k = self.add_proc(Proc { sup, role });
         self.worker_procs += 1;
         // Unwatched, a pipe would never end: drop it (the command may get SIGPIPE).
         let pipes = self
@@ -648,10 +738,257 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let p = self.procs[k].as_mut().expect("just added");
         p.sup.spawned(spawned.handle, pipes);
         self.by_key.insert(key, k);
+        if server {
+            self.server_started(k, slot, spawned.stdin);
+        }
+    }
+
+    /// `--persistent`: the slot's worker command runs; watch its stdin and give it jobs.
+    fn server_started(&mut self, k: usize, slot: usize, stdin: Option<OwnedFd>) {
+        if let Some(fd) = stdin {
+            set_nonblocking(&fd);
+            match self.reactor.add(fd.as_fd(), Interest::Write, Tag::Stdin(k)) {
+                Ok(token) => {
+                    // Nothing to send yet.
+                    self.reactor.modify(fd.as_fd(), token, None);
+                    if let Some(Role::Server(srv)) = self.procs[k].as_mut().map(|p| &mut p.role) {
+                        srv.stdin = Some((fd, token));
+                    }
+                }
+                Err(e) => {
+                    return self.fail(Error::new(format!("cannot watch a worker's stdin: {e}")));
+                }
+            }
+        }
+        self.servers.insert(slot, k);
+        let stopping = self.stop.is_some();
+        let actions = self
+            .workers
+            .as_mut()
+            .expect("workers are on")
+            .server_up(slot, stopping);
+        self.carry_out(actions);
+    }
+
+    /// `--persistent`: send `job` to the slot's worker as a request.
+    fn request(&mut self, k: usize, mut job: Job, slot: usize) {
+        let view = JobView {
+            records: &job.records,
+            seq: job.seq,
+            slot,
+        };
+        let send = self
+            .extras
+            .send_template
+            .as_ref()
+            .map(|t| t.raw_text(&view))
+            .unwrap_or_default();
+        let tag = self.extras.tag_template.as_ref().map(|t| t.raw_text(&view));
+        let p = self
+            .opts
+            .workers
+            .as_ref()
+            .and_then(|w| w.persistent.as_ref())
+            .expect("--persistent");
+        let args: Vec<Vec<u8>> = job.records.iter().flatten().cloned().collect();
+        let bytes = persistent::request(&p.protocol, &send, p.null, job.seq, slot, &args);
+        let worker = self.workers.as_mut().map(|w| w.job_started(slot).0);
+        let mut header = self
+            .opts
+            .output
+            .print_command
+            .then(|| [send.as_slice(), b"\n"].concat());
+        if self.opts.verbose
+            && self
+                .collector
+                .note(&[send.as_slice(), b"\n"].concat())
+                .is_err()
+        {
+            self.fail(Error::new("cannot write to stderr"));
+        }
+        job.attempts += 1;
+        let now = Instant::now();
+        self.last_start = Some(now);
+        let r = self.collector.started(job.seq, &mut header, tag.as_deref());
+        self.wrote(r);
+        if let Some(pr) = self.extras.progress.as_mut() {
+            pr.started();
+        }
+        let run = Box::new(JobRun {
+            job,
+            slot,
+            output: JobOutput::default(),
+            tag,
+            header,
+            line: Some(send),
+            start_wall: SystemTime::now(),
+            worker,
+            feeder: None,
+            fifo: None,
+        });
+        self.running += 1;
+        let deadline = self.deadline_for(now);
+        let Some(p) = self.procs[k].as_mut() else {
+            return;
+        };
+        p.sup.set_deadline(deadline);
+        let Role::Server(srv) = &mut p.role else {
+            unreachable!("servers map to servers")
+        };
+        srv.outbox.extend_from_slice(&bytes);
+        srv.job = Some((run, now));
+        self.send(k);
+    }
+
+    /// `--persistent`: write what the worker's stdin takes of the waiting requests.
+    fn send(&mut self, k: usize) {
+        let Some(p) = self.procs.get_mut(k).and_then(Option::as_mut) else {
+            return;
+        };
+        let Role::Server(srv) = &mut p.role else {
+            return;
+        };
+        let Some((fd, token)) = srv.stdin.as_ref() else {
+            srv.outbox.clear();
+            return;
+        };
+        let mut broken = false;
+        while !srv.outbox.is_empty() {
+            match nix::unistd::write(fd, &srv.outbox) {
+                Ok(n) => {
+                    srv.outbox.drain(..n);
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => break,
+                Err(_) => {
+                    broken = true;
+                    break;
+                }
+            }
+        }
+        if broken {
+            // Its stdin is closed: it is exiting (its exit fails the job in flight), or it
+            // will not answer and --timeout stops it.
+            srv.outbox.clear();
+            if let Some((fd, token)) = srv.stdin.take() {
+                self.reactor.remove(fd.as_fd(), token);
+            }
+            return;
+        }
+        let want = (!srv.outbox.is_empty()).then_some(Interest::Write);
+        self.reactor.modify(fd.as_fd(), *token, want);
+    }
+
+    /// `--persistent`: the worker broke the protocol: its job fails, and a new worker starts.
+    fn break_server(&mut self, k: usize, why: &str) {
+        let Some(p) = self.procs[k].as_mut() else {
+            return;
+        };
+        p.sup.stop(Instant::now());
+        let Role::Server(srv) = &mut p.role else {
+            return;
+        };
+        let slot = srv.slot;
+        let taken = srv.job.take();
+        match &taken {
+            Some((run, _)) => crate::diag::warn(&format!(
+                "job {}: {why}; the job fails and a new worker starts",
+                run.job.seq
+            )),
+            None => crate::diag::warn(&format!("{why}; a new worker starts")),
+        }
+        if let Some((run, sent)) = taken {
+            self.running -= 1;
+            if let Some(w) = self.workers.as_mut() {
+                w.get(slot).busy = false;
+            }
+            let ended = Ended {
+                runtime: sent.elapsed(),
+                timed_out: false,
+                stopped: false,
+            };
+            self.complete(*run, ended, Exit::Code(255));
+        }
+    }
+
+    /// `--persistent`: take every complete reply the worker's stdout holds.
+    fn take_replies(&mut self, k: usize) {
+        loop {
+            let Some(p) = self.procs.get_mut(k).and_then(Option::as_mut) else {
+                return;
+            };
+            let Role::Server(srv) = &mut p.role else {
+                return;
+            };
+            let Some((run, _)) = srv.job.as_ref() else {
+                if srv.replies.pending() {
+                    let slot = srv.slot;
+                    self.break_server(k, &format!("the --persistent worker (slot {slot}) wrote output with no request in flight"));
+                }
+                return;
+            };
+            let reply = match srv.replies.next(run.job.seq) {
+                None => return,
+                Some(Ok(reply)) => reply,
+                Some(Err(why)) => {
+                    let slot = srv.slot;
+                    self.break_server(
+                        k,
+                        &format!("the --persistent worker (slot {slot}) broke the protocol: {why}"),
+                    );
+                    return;
+                }
+            };
+            let (mut run, sent) = srv.job.take().expect("checked above");
+            let slot = srv.slot;
+            p.sup.set_deadline(None);
+            for (stream, data) in [(Stream::Out, &reply.stdout), (Stream::Err, &reply.stderr)] {
+                if !data.is_empty() {
+                    let r = run.append(&mut self.collector, stream, data);
+                    self.wrote(r);
+                }
+            }
+            self.running -= 1;
+            if let Some(w) = self.workers.as_mut() {
+                w.answered(slot);
+            }
+            let ended = Ended {
+                runtime: sent.elapsed(),
+                timed_out: false,
+                stopped: false,
+            };
+            self.complete(*run, ended, reply.exit);
+            self.slot_idle(slot);
+        }
+    }
+
+    /// `--persistent`: close the slot's worker's stdin; it has until --init-timeout (or 10 s)
+    /// to exit before the --termseq ladder.
+    fn close_server(&mut self, slot: usize) {
+        let Some(&k) = self.servers.get(&slot) else {
+            return;
+        };
+        let limit = self
+            .workers
+            .as_ref()
+            .and_then(Workers::timeout)
+            .unwrap_or(workers::INTERRUPT_TEARDOWN);
+        let Some(p) = self.procs[k].as_mut() else {
+            return;
+        };
+        p.sup.set_deadline(Some(Instant::now() + limit));
+        if let Role::Server(srv) = &mut p.role
+            && let Some((fd, token)) = srv.stdin.take()
+        {
+            self.reactor.remove(fd.as_fd(), token);
+        }
     }
 
     /// Start one job in `slot` (its spawn completes in `spawned`).
     fn start(&mut self, mut job: Job, slot: usize) {
+        if let Some(&k) = self.servers.get(&slot) {
+            return self.request(k, job, slot);
+        }
         let view = JobView {
             records: &job.records,
             seq: job.seq,
@@ -786,7 +1123,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     pr.started();
                 }
                 let slot = run.slot;
-                self.complete(*run, &p.sup, Exit::Code(127));
+                self.complete(*run, Ended::of(&p.sup), Exit::Code(127));
                 return self.slot_idle(slot);
             }
         };
@@ -855,6 +1192,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// Write what a job's stdin takes now; close it when the block is all written.
     fn feed(&mut self, k: usize) {
+        if matches!(
+            self.procs.get(k).and_then(Option::as_ref).map(|p| &p.role),
+            Some(Role::Server(_))
+        ) {
+            return self.send(k);
+        }
         let Some(Role::Job(run)) = self
             .procs
             .get_mut(k)
@@ -910,19 +1253,33 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 let data = &self.read_buf[..n];
                 match &mut p.role {
                     Role::Job(run) => {
-                        let r = self.collector.append(
-                            run.job.seq,
-                            &mut run.output,
-                            &mut run.header,
-                            stream,
-                            data,
-                            run.tag.as_deref(),
-                        );
+                        let r = run.append(&mut self.collector, stream, data);
                         self.wrote(r);
                     }
                     Role::Worker { output, .. } => {
                         if let Some(full) = output.append(data) {
                             let _ = self.collector.note(&full);
+                        }
+                    }
+                    Role::Server(srv) if stream == Stream::Out => {
+                        srv.replies.feed(data);
+                        self.take_replies(k);
+                    }
+                    Role::Server(srv) => {
+                        srv.output.append(data);
+                        match srv.job.as_mut() {
+                            // What it writes to stderr during a job is that job's stderr.
+                            Some((run, _)) => {
+                                let r = run.append(&mut self.collector, stream, data);
+                                self.wrote(r);
+                            }
+                            None => {
+                                srv.partial.extend_from_slice(data);
+                                if let Some(end) = srv.partial.iter().rposition(|&b| b == b'\n') {
+                                    let lines: Vec<u8> = srv.partial.drain(..=end).collect();
+                                    let _ = self.collector.note(&lines);
+                                }
+                            }
                         }
                     }
                 }
@@ -988,8 +1345,44 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.running -= 1;
                 self.blocked = None;
                 let slot = run.slot;
-                self.complete(*run, &p.sup, exit);
+                self.complete(*run, Ended::of(&p.sup), exit);
                 self.slot_idle(slot);
+            }
+            Role::Server(mut srv) => {
+                self.worker_procs -= 1;
+                let slot = srv.slot;
+                self.servers.remove(&slot);
+                if let Some((fd, token)) = srv.stdin.take() {
+                    self.reactor.remove(fd.as_fd(), token);
+                }
+                if !srv.partial.is_empty() {
+                    srv.partial.push(b'\n');
+                    let _ = self.collector.note(&srv.partial);
+                }
+                if let Some((run, sent)) = srv.job.take() {
+                    // The worker died with a job in flight: the job ends with it.
+                    self.running -= 1;
+                    if let Some(w) = self.workers.as_mut() {
+                        w.get(slot).busy = false;
+                    }
+                    let ended = Ended {
+                        runtime: sent.elapsed(),
+                        timed_out: p.sup.timed_out(),
+                        stopped: p.sup.stopped(),
+                    };
+                    self.complete(*run, ended, exit);
+                }
+                let stopping = self.stop.is_some();
+                let workers = self.workers.as_mut().expect("workers are on");
+                let actions = workers.proc_ended(
+                    slot,
+                    Kind::Server,
+                    exit,
+                    p.sup.timed_out(),
+                    &srv.output,
+                    stopping,
+                );
+                self.carry_out(actions);
             }
             Role::Worker {
                 slot,
@@ -1028,12 +1421,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// A job's attempt ended: retry it, or log, report and print it.
-    fn complete(&mut self, run: JobRun, sup: &Supervised<E::Handle>, exit: Exit) {
+    fn complete(&mut self, run: JobRun, ended: Ended, exit: Exit) {
         if let Some(crate::job::Block::Stream(sink)) = run.job.input.as_ref().map(|i| &i.block) {
             sink.ended(run.job.seq);
         }
-        let runtime = sup.start.elapsed();
-        let timed_out = sup.timed_out();
+        let Ended {
+            runtime,
+            timed_out,
+            stopped,
+        } = ended;
         if !timed_out && exit.success() {
             if self.runtimes.len() >= 1001 {
                 self.runtimes.pop_front();
@@ -1063,7 +1459,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             command: run.line.unwrap_or_default(),
             exit,
             timed_out,
-            stopped: sup.stopped(),
+            stopped,
             attempts: run.job.attempts,
             start: run.start_wall,
             runtime,
@@ -1074,7 +1470,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             p.finished(record.failed());
         }
         // A job killed by an interrupt is not logged, so --resume runs it again (as GNU).
-        let interrupted = matches!(self.stop, Some(Stop::Signal(_))) && sup.stopped();
+        let interrupted = matches!(self.stop, Some(Stop::Signal(_))) && stopped;
         if let Some(log) = self
             .extras
             .joblog
@@ -1240,6 +1636,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             match p.sup.tick(now, &*self.exec, &self.opts.ladder) {
                 Tick::Nothing => {}
                 Tick::TimedOut => {
+                    if let Role::Server(srv) = &p.role
+                        && let Some((run, sent)) = &srv.job
+                    {
+                        crate::diag::warn(&format!(
+                            "job {} timed out after {}, stopping its --persistent worker (slot {})",
+                            run.job.seq,
+                            seconds(sent.elapsed()),
+                            srv.slot
+                        ));
+                    }
                     if let Role::Job(run) = &p.role {
                         let cmd = run.line.as_deref().unwrap_or_default();
                         crate::diag::warn(&format!(

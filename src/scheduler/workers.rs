@@ -51,12 +51,16 @@ pub enum State {
     Teardown,
     /// Init failed `INIT_ATTEMPTS` times in a row: the slot runs nothing more.
     Retired,
+    /// `--persistent`: the worker's stdin is closed; its teardown runs once it has exited.
+    Closing,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     Init,
     Teardown,
+    /// `--persistent`: the command itself, which takes the worker's jobs as requests.
+    Server,
 }
 
 impl Kind {
@@ -64,6 +68,7 @@ impl Kind {
         match self {
             Kind::Init => "--init",
             Kind::Teardown => "--teardown",
+            Kind::Server => "--persistent",
         }
     }
 }
@@ -80,6 +85,8 @@ pub enum Action {
     },
     /// The slot's worker is ready for a job.
     Ready(usize),
+    /// `--persistent`: close the slot's worker's stdin; it is to exit.
+    Close(usize),
 }
 
 /// What an init or teardown printed, kept until it ends.
@@ -130,8 +137,10 @@ pub struct Worker {
     pub busy: bool,
     /// What init exported, for the jobs and the teardown.
     pub exported: Vec<(OsString, OsString)>,
-    /// Init failures in a row.
+    /// Init failures (or with --persistent, workers that died before any reply) in a row.
     pub failures: u32,
+    /// `--persistent`: replies this incarnation gave.
+    pub answered: u64,
     /// The teardown after a failed init runs; then the slot is retired.
     retire: bool,
 }
@@ -145,6 +154,7 @@ impl Worker {
             busy: false,
             exported: Vec::new(),
             failures: 0,
+            answered: 0,
             retire: false,
         }
     }
@@ -156,7 +166,7 @@ pub struct Workers {
     /// Index = slot - 1. Change a worker's state only through `set_state`.
     list: Vec<Worker>,
     /// How many slots are in each state (Empty is not counted).
-    counts: [usize; 5],
+    counts: [usize; 6],
     dir: PathBuf,
     next_id: u64,
     /// The last failed init: its command's status and last lines of output.
@@ -172,7 +182,7 @@ impl Workers {
         Ok(Workers {
             opts,
             list: Vec::new(),
-            counts: [0; 5],
+            counts: [0; 6],
             dir,
             next_id: 1,
             last_failure: None,
@@ -241,6 +251,12 @@ impl Workers {
     pub fn all_retired(&self, cap: usize) -> Option<Error> {
         (self.count(State::Retired) >= cap).then(|| {
             let last = self.last_failure.clone().unwrap_or_default();
+            if self.persistent() && last.starts_with("the --persistent") {
+                return Error::new(format!(
+                    "every worker slot is retired ({INIT_ATTEMPTS} workers in each of {cap} died before replying); last: {last}"
+                ))
+                .with_hint("run the command by hand and give it a request on stdin to see why it exits");
+            }
             Error::new(format!(
                 "--init failed in every worker slot ({INIT_ATTEMPTS} attempts in each of {cap}); last: {last}"
             ))
@@ -257,7 +273,42 @@ impl Workers {
 
     /// No init or teardown runs, and no worker is left to tear down.
     pub fn quiet(&self) -> bool {
-        self.count(State::Init) + self.count(State::Teardown) + self.count(State::Ready) == 0
+        self.count(State::Init)
+            + self.count(State::Teardown)
+            + self.count(State::Ready)
+            + self.count(State::Closing)
+            == 0
+    }
+
+    fn persistent(&self) -> bool {
+        self.opts.persistent.is_some()
+    }
+
+    /// `--persistent`: start the slot's worker command (after its init, if any).
+    fn serve(&mut self, slot: usize) -> Vec<Action> {
+        self.set_state(slot, State::Init);
+        vec![Action::Spawn {
+            slot,
+            kind: Kind::Server,
+            command: Vec::new(),
+            env: self.proc_env(slot),
+        }]
+    }
+
+    /// `--persistent`: the slot's worker command started; it takes jobs now.
+    pub fn server_up(&mut self, slot: usize, stopping: bool) -> Vec<Action> {
+        self.set_state(slot, State::Ready);
+        if stopping {
+            return self.teardown(slot);
+        }
+        vec![Action::Ready(slot)]
+    }
+
+    /// `--persistent`: the slot's worker replied to a job.
+    pub fn answered(&mut self, slot: usize) {
+        let w = self.get(slot);
+        w.answered += 1;
+        w.failures = 0;
     }
 
     /// A new worker in `slot`: its init, or ready at once without one.
@@ -272,6 +323,7 @@ impl Workers {
         let w = self.get(slot);
         w.id = id;
         w.jobs = 0;
+        w.answered = 0;
         w.exported.clear();
         match self.opts.init.clone() {
             Some(command) => {
@@ -283,6 +335,7 @@ impl Workers {
                     env: self.proc_env(slot),
                 }]
             }
+            None if self.persistent() => self.serve(slot),
             None => {
                 self.set_state(slot, State::Ready);
                 vec![Action::Ready(slot)]
@@ -290,8 +343,20 @@ impl Workers {
         }
     }
 
-    /// The worker in `slot` is done: run its teardown, or end it now when there is none.
+    /// The worker in `slot` is done: run its teardown, or end it now when there is none. A
+    /// `--persistent` worker's stdin is closed first, and its teardown waits for its exit.
     pub fn teardown(&mut self, slot: usize) -> Vec<Action> {
+        if self.persistent() && self.get(slot).state == State::Ready {
+            self.set_state(slot, State::Closing);
+            return vec![Action::Close(slot)];
+        }
+        if self.get(slot).state == State::Closing {
+            return Vec::new();
+        }
+        self.run_teardown(slot)
+    }
+
+    fn run_teardown(&mut self, slot: usize) -> Vec<Action> {
         match self.opts.teardown.clone() {
             Some(command) => {
                 self.set_state(slot, State::Teardown);
@@ -333,6 +398,13 @@ impl Workers {
             (Kind::Init, SpawnError::Failed(msg)) => {
                 self.init_failed(slot, format!("cannot start: {msg}"), false)
             }
+            (Kind::Server, e) => {
+                let why = match e {
+                    SpawnError::Transient(e) => io_reason(&e),
+                    SpawnError::Failed(msg) => msg,
+                };
+                self.server_failed(slot, format!("cannot start: {why}"))
+            }
             (Kind::Teardown, e) => {
                 let why = match e {
                     SpawnError::Transient(e) => io_reason(&e),
@@ -371,9 +443,29 @@ impl Workers {
             }
         };
         match (kind, failure) {
+            (Kind::Server, failure) => {
+                let w = self.get(slot);
+                let (closing, answered) = (w.state == State::Closing, w.answered);
+                // A worker that died before giving any reply counts as a failed start; one
+                // that a timeout or the run stopped does not.
+                if !closing && !stopping && !timed_out && answered == 0 {
+                    let why = failure.unwrap_or_else(|| "exited with status 0".to_string());
+                    let last = output.last();
+                    let why = if last.is_empty() {
+                        why
+                    } else {
+                        format!("{why}: {last}")
+                    };
+                    return self.server_failed(slot, why);
+                }
+                self.run_teardown(slot)
+            }
             (Kind::Init, None) => {
                 if let Err(msg) = self.load_env(slot) {
                     return self.init_failed(slot, msg, true);
+                }
+                if self.persistent() && !stopping {
+                    return self.serve(slot);
                 }
                 self.get(slot).failures = 0;
                 self.set_state(slot, State::Ready);
@@ -438,6 +530,35 @@ impl Workers {
         }
         self.end(slot);
         Vec::new()
+    }
+
+    /// `--persistent`: the slot's worker died before its first reply (or could not start): try
+    /// a new worker, or retire the slot after `INIT_ATTEMPTS` in a row.
+    fn server_failed(&mut self, slot: usize, why: String) -> Vec<Action> {
+        self.wake_soon = true;
+        let id = self.get(slot).id;
+        let w = self.get(slot);
+        w.failures += 1;
+        let failures = w.failures;
+        let cmd = self
+            .opts
+            .persistent
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(&p.command).into_owned())
+            .unwrap_or_default();
+        self.last_failure = Some(format!("the --persistent worker `{cmd}` {why}"));
+        if failures >= INIT_ATTEMPTS {
+            crate::diag::warn(&format!(
+                "--persistent worker {id} (slot {slot}) {why}; slot {slot} is retired after {failures} workers died before replying"
+            ));
+            self.get(slot).retire = true;
+        } else {
+            crate::diag::warn(&format!(
+                "--persistent worker {id} (slot {slot}) {why}; starting a new one (attempt {} of {INIT_ATTEMPTS})",
+                failures + 1
+            ));
+        }
+        self.run_teardown(slot)
     }
 
     fn env_file(&self, id: u64) -> PathBuf {
