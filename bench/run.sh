@@ -73,6 +73,7 @@ if ((QUICK)); then
     WIDE_J=250 WIDE_JOBS=500 WIDE_ROUNDS=1
     FLAGS_ROUNDS=1
     LONG_MB=20 SMALL_JOBS=250
+    PIPE_MB=100 PIPE_ROUNDS=1 PERSIST_N=20000 SPAWN_N=500
     ROUND_LIMIT=300
 else
     MODE_FLAG=""
@@ -84,6 +85,7 @@ else
     WIDE_J=1000 WIDE_JOBS=2000 WIDE_ROUNDS=3
     FLAGS_ROUNDS=5
     LONG_MB=100 SMALL_JOBS=1000
+    PIPE_MB=500 PIPE_ROUNDS=3 PERSIST_N=100000 SPAWN_N=2000
     ROUND_LIMIT=1800
 fi
 TARGET_N=${OVERHEAD_SIZES[0]} # the "5,000 x true" workload (1,000 in --quick)
@@ -408,6 +410,53 @@ if have forkpool; then
     register small "forkpool" "$fp -j$SMALL_JOBS --buffer-size 1M sh $IN/60k.sh < $IN/seq.small | wc -c"
     sh -c "/usr/bin/time -v -o $RSSD/small.forkpool $fp -j$SMALL_JOBS --buffer-size 1M sh $IN/60k.sh \
         < $IN/seq.small | wc -c > $OUTD/small.forkpool" 2>/dev/null || true
+fi
+
+if have forkpool; then
+    # Issue 15: pipe mode on a text file of lines of 10-150 bytes, 10 MB blocks, -j2.
+    log "pipe mode: ${PIPE_MB} MB of text, --block 10M -j2 wc -l"
+    python3 -c "
+import random, sys
+random.seed(1)
+pool = bytes(random.randint(32, 126) for _ in range(4000))
+out = bytearray()
+while len(out) < 40_000_000:
+    o = random.randint(0, 3000)
+    out += pool[o:o + random.randint(10, 150)] + b'\\n'
+n = $PIPE_MB * 1_000_000 // len(out) + 1
+with open('$IN/pipe.txt', 'wb') as f:
+    for _ in range(n): f.write(out)
+"
+    truncate -s "$((PIPE_MB * 1000000))" "$IN/pipe.txt"
+    printf '\n' >>"$IN/pipe.txt"
+    fp=$(printf '%q' "${BIN[forkpool]}")
+    register pipe "cat | wc -l" "cat $IN/pipe.txt | wc -l > $OUTD/pipe.cat"
+    register pipe "forkpool --pipe" "/usr/bin/time -v -a -o $RSSD/pipe.forkpool $fp --pipe --block 10M -j2 wc -l < $IN/pipe.txt > $OUTD/pipe.forkpool"
+    register pipe "forkpool --pipe -N 100000" "$fp --pipe -N 100000 -j2 wc -l < $IN/pipe.txt > /dev/null"
+    register pipe "forkpool --pipepart" "$fp --pipepart -a $IN/pipe.txt --block 10M -j2 wc -l > $OUTD/pipepart.forkpool"
+    have gnu-parallel && register pipe "gnu-parallel --pipe" "${BIN[gnu-parallel]} --will-cite --pipe --block 10M -j2 wc -l < $IN/pipe.txt > /dev/null"
+    have gnu-parallel && register pipe "gnu-parallel --pipepart --block -1" "${BIN[gnu-parallel]} --will-cite --pipepart -a $IN/pipe.txt --block -1 -j2 wc -l > /dev/null"
+    have rust-parallel && register pipe "rust-parallel --pipe" "${BIN[rust-parallel]} --pipe --block-size 10MiB -j2 wc -l < $IN/pipe.txt > /dev/null"
+    bench pipe "$PIPE_ROUNDS" 1 --warmup 1
+
+    # Issue 16: a Python worker per job against one per slot, and against multiprocessing.Pool.
+    PY=$(find_tool python3)
+    if [[ -n $PY ]]; then
+        log "persistent workers: $SPAWN_N jobs one python3 each; $PERSIST_N through --persistent and Pool(2)"
+        printf 'import sys\nfor l in sys.stdin:\n    print(l.strip().upper(), flush=True)\n' >"$IN/upper.py"
+        printf 'import sys\nprint(sys.argv[1].upper())\n' >"$IN/upper1.py"
+        printf 'import sys\nfrom multiprocessing import Pool\ndef f(l): return l.strip().upper()\nif __name__ == "__main__":\n    items = open(sys.argv[1]).readlines()\n    with Pool(2) as p:\n        for r in p.imap(f, items, chunksize=1): print(r)\n' >"$IN/pool.py"
+        seq "$SPAWN_N" | sed 's/^/v/' >"$IN/items.spawn"
+        seq "$PERSIST_N" | sed 's/^/v/' >"$IN/items.persist"
+        register spawnpy "forkpool (python3 per job)" "$fp -j2 -k $PY $IN/upper1.py < $IN/items.spawn > /dev/null"
+        register spawnpy "forkpool --persistent" "$fp --persistent -j2 -k $PY $IN/upper.py < $IN/items.spawn > /dev/null"
+        bench spawnpy 1 1
+        register persist "forkpool --persistent" "/usr/bin/time -f '%U %S' -a -o $RSSD/persist.cpu $fp --persistent -j2 -k $PY $IN/upper.py < $IN/items.persist > $OUTD/persist.forkpool"
+        register persist "multiprocessing.Pool(2).imap" "$PY $IN/pool.py $IN/items.persist > $OUTD/persist.pool"
+        bench persist "$PIPE_ROUNDS" 1
+        # The workers' own CPU, to subtract: the same transformation in one process.
+        /usr/bin/time -f '%U %S' -o "$RSSD/persist.alone" "$PY" "$IN/upper.py" <"$IN/items.persist" >/dev/null
+    fi
 fi
 
 ELAPSED=$SECONDS
@@ -742,6 +791,58 @@ REPORT=$TMP/report.md
     summary "$SMALL_JOBS × 60 kB held" "peak RSS < 16 MiB" "$(fmt_mib "$rss")" "$s"
     echo "Peak RSS $(fmt_mib "$rss") (target < 16 MiB: $s); output $got bytes."
     commands_list small
+    echo
+
+    # Issue 15: pipe mode.
+    echo "## Pipe mode: ${PIPE_MB} MB of text lines, \`--block 10M -j2 wc -l\`"
+    echo
+    fm=$(med pipe "forkpool --pipe")
+    args=()
+    r=$(ratio "$fm" "$(med pipe "cat | wc -l")")
+    s=$(judge "$r" "<=" 2 pipe "forkpool --pipe")
+    summary "--pipe ${PIPE_MB} MB" "forkpool --pipe within 2× of cat | wc -l" "$(fmt_x "$r")" "$s"
+    args+=("forkpool --pipe" "≤ 2× cat | wc -l ($(fmt_x "$r"))" "$s")
+    r=$(ratio "$(med pipe "gnu-parallel --pipe")" "$fm")
+    s=$(judge "$r" ">=" 5 pipe "forkpool --pipe")
+    summary "--pipe ${PIPE_MB} MB" "forkpool --pipe ≥ 5× faster than GNU --pipe" "$(fmt_x "$r")" "$s"
+    args+=("gnu-parallel --pipe" "≥ 5× slower than forkpool" "$s")
+    r=$(ratio "$(med pipe "forkpool --pipe -N 100000")" "$fm")
+    s=$(judge "$r" "<=" 1.5 pipe "forkpool --pipe" "forkpool --pipe -N 100000")
+    summary "--pipe ${PIPE_MB} MB" "-N 100000 ≤ 1.5× --block" "$(fmt_x "$r")" "$s"
+    args+=("forkpool --pipe -N 100000" "≤ 1.5× --block" "$s")
+    r=$(ratio "$(med pipe "forkpool --pipepart")" "$(med pipe "gnu-parallel --pipepart --block -1")")
+    s=$(judge "$r" "<=" 1 pipe "forkpool --pipepart")
+    summary "--pipepart ${PIPE_MB} MB" "forkpool --pipepart no slower than GNU --pipepart --block -1" "$(fmt_x "$r")" "$s"
+    args+=("forkpool --pipepart" "≤ GNU --pipepart --block -1" "$s")
+    rss=$(max_rss "$RSSD/pipe.forkpool") || true
+    s=$(verdict "$rss" "<=" "$(((4 * 10 + 8) * 1024))")
+    [[ $(cat "$OUTD/pipe.forkpool" 2>/dev/null | awk '{ s += $1 } END { print s }') == $(wc -l <"$IN/pipe.txt" 2>/dev/null) ]] || s="**missed** (line count wrong)"
+    have forkpool || s=$NO_FP
+    summary "--pipe ${PIPE_MB} MB" "peak RSS ≤ (2 + 2) × 10 MB + 8 MiB" "$(fmt_mib "$rss")" "$s"
+    timing_table pipe "forkpool --pipe" "${args[@]}"
+    echo
+    echo "forkpool --pipe peak RSS: $(fmt_mib "$rss") (target ≤ 48 MiB: $s)."
+    commands_list pipe
+    echo
+
+    # Issue 16: persistent workers.
+    echo "## Persistent workers: a Python worker that upper-cases lines, -j2 -k"
+    echo
+    r=$(ratio "$(med spawnpy "forkpool (python3 per job)")" "$(med spawnpy "forkpool --persistent")")
+    s=$(judge "$r" ">=" 50 spawnpy "forkpool --persistent" "forkpool (python3 per job)")
+    summary "$SPAWN_N Python jobs" "--persistent ≥ 50× the jobs/s of python3 per job" "$(fmt_x "$r")" "$s"
+    timing_table spawnpy "forkpool --persistent" "forkpool (python3 per job)" "≥ 50× slower" "$s"
+    commands_list spawnpy
+    echo
+    r=$(ratio "$(med persist "forkpool --persistent")" "$(med persist "multiprocessing.Pool(2).imap")")
+    s=$(judge "$r" "<=" 2 persist "forkpool --persistent")
+    cmp -s "$OUTD/persist.forkpool" "$OUTD/persist.pool" || s="**missed** (outputs differ)"
+    summary "$PERSIST_N Python jobs" "--persistent within 2× of Pool(2).imap(chunksize=1)" "$(fmt_x "$r")" "$s"
+    timing_table persist "forkpool --persistent" "forkpool --persistent" "≤ 2× Pool ($(fmt_x "$r"))" "$s"
+    cpu=$(awk 'NR == FNR { t += $1 + $2; n++; next } { a = $1 + $2 } END { if (n) printf "%.1f", (t / n - a) / '"$PERSIST_N"' * 1e6 }' "$RSSD/persist.cpu" "$RSSD/persist.alone" 2>/dev/null || true)
+    echo
+    echo "forkpool's own CPU time per job: ${cpu:-—} µs (user + system of the whole run, less that of the same worker doing all $PERSIST_N items alone)."
+    commands_list persist
     echo
 } >"$REPORT"
 
