@@ -152,6 +152,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         return dry_run(batcher, &template, tag_template.as_ref(), &opts);
     }
     let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
+    if let Some(pipe) = &opts.pipe {
+        // --pipepart knows its blocks up front (for --bar and --halt N%).
+        total = scheduler::pipe::count_parts(pipe, slots);
+    }
     let earlier = match &opts.joblog {
         Some(path) if opts.resume != options::Resume::No => report::joblog::read(path)?,
         _ => Default::default(),

@@ -130,6 +130,42 @@ impl Read for PartReader<'_> {
     }
 }
 
+/// `--pipepart`: how many blocks the file makes, found up front for `--bar` (reading only the
+/// windows around the cuts, as the run itself does).
+pub fn count_parts(opts: &PipeOptions, slots: usize) -> Option<u64> {
+    if !opts.part {
+        return None;
+    }
+    let file = File::open(if opts.path.as_os_str() == "-" {
+        Path::new("/dev/stdin")
+    } else {
+        &opts.path
+    })
+    .ok()?;
+    let mut parts = Parts::new(file, part_cutting(opts, slots)).ok()?;
+    let mut n = 0;
+    while parts.next_range().ok()?.is_some() {
+        n += 1;
+    }
+    Some(n)
+}
+
+/// `--pipepart`'s cutting, with `--block -N` made a size.
+fn part_cutting(opts: &PipeOptions, slots: usize) -> crate::input::blocks::Cutting {
+    let mut cut = opts.cut.clone();
+    if let Some(n) = opts.blocks_per_slot {
+        let size = std::fs::metadata(if opts.path.as_os_str() == "-" {
+            Path::new("/dev/stdin")
+        } else {
+            &opts.path
+        })
+        .map_or(0, |m| m.len());
+        let blocks = n.saturating_mul(slots as u64).max(1);
+        cut.block = size.div_ceil(blocks).max(1) as usize;
+    }
+    cut
+}
+
 /// The job source for pipe mode.
 pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn JobSource>> {
     // Blocks are made on the input thread and freed on the loop's: glibc would raise its mmap
@@ -169,12 +205,7 @@ pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn
     let read_error =
         move |e: std::io::Error| Error::new(format!("cannot read {name}: {}", io_reason(&e)));
     if opts.part {
-        let mut cut = opts.cut.clone();
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        if let Some(n) = opts.blocks_per_slot {
-            let blocks = n.saturating_mul(slots as u64).max(1);
-            cut.block = size.div_ceil(blocks).max(1) as usize;
-        }
+        let cut = part_cutting(opts, slots);
         maker.block = cut.block;
         let rrs = cut.remove_separators;
         let split = cut.split.clone();
