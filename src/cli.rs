@@ -194,6 +194,24 @@ pub struct Cli {
     #[arg(long = "shell", value_name = "PATH", help_heading = COMMAND)]
     pub shell: Option<PathBuf>,
 
+    /// Add GNU parallel's --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..}
+    /// {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR}
+    /// {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot}
+    /// (see README: "--plus").
+    #[arg(long = "plus", help_heading = COMMAND)]
+    pub plus: bool,
+
+    /// Define a replacement string: 'TAG perl-expression', e.g. --rpl '{..} s/\.[^.]*$//'. A
+    /// (group) in TAG is a regex whose text the expression gets as $$1 ... Repeatable.
+    #[arg(long = "rpl", value_name = "'TAG EXPR'", help_heading = COMMAND, action = ArgAction::Append,
+          allow_hyphen_values = true)]
+    pub rpl: Vec<OsString>,
+
+    /// Pass the environment variable NAME to jobs on remote hosts (jobs here inherit the whole
+    /// environment). Repeatable.
+    #[arg(long = "env", value_name = "NAME", help_heading = COMMAND, action = ArgAction::Append)]
+    pub env: Vec<OsString>,
+
     // ----- Scheduling -----
     /// Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many
     /// as possible. Default: the number of CPUs.
@@ -394,10 +412,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("dirnamereplace|dnr", ""),
     ("dry-run|dryrun|dr", ""),
     ("embed", ""),
-    (
-        "env",
-        "jobs inherit forkpool's environment: export the variable before running forkpool",
-    ),
+    ("env", ""),
     ("eof|e", ""),
     ("eta", ""),
     ("exit|x", ""),
@@ -455,10 +470,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("pipe-part|pipepart", PIPE),
     ("pipe|spreadstdin", PIPE),
     ("plain", ""),
-    (
-        "plus",
-        "use shell expansion in the command instead: forkpool 'f={}; echo \"${f%.gz}\"'",
-    ),
+    ("plus", ""),
     ("process-slot-var|processslotvar", "use {%} in the command"),
     ("profile|J", ""),
     ("progress", "use --bar or --eta"),

@@ -90,21 +90,45 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     // Reads that can wait (stdin, pipes, terminals) go to a reader thread, so that a quiet
     // input never holds up the event loop.
     let may_wait = !input.sources.iter().all(|s| s.kind.never_waits());
+    // `{##}` and `{0#}` (--plus) need the number of jobs before the first one starts.
+    let for_total = opts.plus.then(|| input.clone());
     let (inputs, names) = input::Inputs::open(input)?;
+    let rpls = template::Rpls::new(&opts.rpl, opts.plus)?;
     let syntax = Syntax {
         replace: opts.replace.as_deref(),
         names: &names,
+        rpls: &rpls,
     };
-    let template = Arc::new(
-        Template::parse(
-            &opts.command,
-            opts.quote_words,
-            opts.context_replace,
-            true,
-            &syntax,
-        )?
-        .for_csh(template::is_csh(&opts.shell)),
-    );
+    let slots = job_slots(&opts);
+    let mut template = Template::parse(
+        &opts.command,
+        opts.quote_words,
+        opts.context_replace,
+        true,
+        &syntax,
+    )?
+    .for_csh(template::is_csh(&opts.shell))
+    .in_shell(options::names_exported_function(&opts.command))
+    .for_slots(slots);
+    if template.needs_total() {
+        let total = for_total
+            .filter(|i| {
+                i.sources
+                    .iter()
+                    .all(|s| s.kind.never_waits() && !s.kind.is_stdin())
+            })
+            .and_then(|i| count_jobs(i, &opts, &template, slots));
+        match total {
+            Some(n) => template.set_total(n),
+            None => {
+                return Err(error::Error::new(
+                    "{##} and {0#} need the number of jobs before they start, which input from stdin or a pipe does not give",
+                )
+                .with_hint("give the input as ::: values or :::: files"));
+            }
+        }
+    }
+    let template = Arc::new(template);
     let tag_template = opts
         .output
         .tag
@@ -112,20 +136,6 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax))
         .transpose()?;
 
-    let fd_limit = exec::raise_fd_limit();
-    // Each running job holds two pipe ends; keep room for forkpool's own descriptors.
-    let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
-    if opts.jobs > max_slots {
-        diag::warn(&format!(
-            "only enough file descriptors for {max_slots} job{} at once (ulimit -n); running that many",
-            if max_slots == 1 { "" } else { "s" }
-        ));
-    }
-    let slots = if opts.jobs == 0 {
-        max_slots
-    } else {
-        opts.jobs.min(max_slots)
-    };
     let batcher = Batcher::new(
         inputs,
         opts.batching,
@@ -199,6 +209,24 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     }
     result?;
     Ok(Outcome::Exit(scheduler.exit_status()))
+}
+
+/// How many jobs run at once: -j, within the limit of open file descriptors.
+fn job_slots(opts: &Options) -> usize {
+    let fd_limit = exec::raise_fd_limit();
+    // Each running job holds two pipe ends; keep room for forkpool's own descriptors.
+    let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
+    if opts.jobs > max_slots {
+        diag::warn(&format!(
+            "only enough file descriptors for {max_slots} job{} at once (ulimit -n); running that many",
+            if max_slots == 1 { "" } else { "s" }
+        ));
+    }
+    if opts.jobs == 0 {
+        max_slots
+    } else {
+        opts.jobs.min(max_slots)
+    }
 }
 
 /// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel
