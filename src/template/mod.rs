@@ -875,3 +875,54 @@ mod tests {
         assert_eq!(dirname(b"a/b/"), b"a");
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn word() -> impl Strategy<Value = Vec<u8>> {
+        let atoms = prop_oneof![
+            Just(b"{=".to_vec()),
+            Just(b"=}".to_vec()),
+            Just(b"{".to_vec()),
+            Just(b"}".to_vec()),
+            Just(b"{}".to_vec()),
+            Just(b"s/a/b/".to_vec()),
+            Just(b"$_".to_vec()),
+            Just(b"+/".to_vec()),
+            Just(b":-".to_vec()),
+            Just(b"##".to_vec()),
+            Just(b"choose_k".to_vec()),
+            "[-0-9a-z/.:%#^,()\\ *+?]{1,3}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 1..3),
+        ];
+        proptest::collection::vec(atoms, 0..8).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any command words, with --plus and a --rpl with a group, parse or are refused, and a
+        /// template that parses renders any values.
+        #[test]
+        fn any_command_parses_or_is_refused(
+            words in proptest::collection::vec(word(), 1..4),
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..6), 0..3),
+        ) {
+            static RPLS: std::sync::LazyLock<Rpls> = std::sync::LazyLock::new(|| {
+                Rpls::new(&[br"{r(\d+)} s/a/$$1/".to_vec()], true).unwrap()
+            });
+            let syntax = Syntax { replace: None, names: &[], rpls: &RPLS };
+            for context in [false, true] {
+                if let Ok(t) = Template::parse(&words, false, context, true, &syntax) {
+                    let records: Vec<Record> = vec![values.clone()];
+                    let job = JobView { records: &records, seq: 3, slot: 1 };
+                    let _ = t.command(&job);
+                    let _ = t.shell_line(&job);
+                    let _ = t.skips(&records);
+                }
+            }
+        }
+    }
+}

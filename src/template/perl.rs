@@ -241,11 +241,16 @@ fn is_false(v: &[u8]) -> bool {
 /// The byte range `substr` selects, clamped as Perl does.
 fn span(len: usize, pos: i64, n: Option<i64>) -> (usize, usize) {
     let len_i = len as i64;
-    let start = if pos < 0 { len_i + pos } else { pos }.clamp(0, len_i);
+    let start = if pos < 0 {
+        len_i.saturating_add(pos)
+    } else {
+        pos
+    }
+    .clamp(0, len_i);
     let end = match n {
         None => len_i,
-        Some(n) if n < 0 => (len_i + n).max(start),
-        Some(n) => (start + n).min(len_i),
+        Some(n) if n < 0 => len_i.saturating_add(n).max(start),
+        Some(n) => start.saturating_add(n).min(len_i),
     };
     (start as usize, end as usize)
 }
@@ -1143,5 +1148,56 @@ mod tests {
         assert!(err(r"s/a/b/e").contains("e flag"));
         assert!(err(r"s/$x/b/").contains("variable"));
         assert!(err(r"print").contains("print"));
+    }
+}
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes that Perl-like expressions are made of, so that random strings reach deep into the
+    /// parser, and now and then any byte at all.
+    fn perlish() -> impl Strategy<Value = Vec<u8>> {
+        let atoms = prop_oneof![
+            Just(b"s/".to_vec()),
+            Just(b"tr/".to_vec()),
+            Just(b"y{".to_vec()),
+            Just(b"$_".to_vec()),
+            Just(b"$$1".to_vec()),
+            Just(b"$1".to_vec()),
+            Just(b" = ".to_vec()),
+            Just(b".=".to_vec()),
+            Just(b"||".to_vec()),
+            Just(b"uc(".to_vec()),
+            Just(b"substr($_,".to_vec()),
+            Just(b"Q(".to_vec()),
+            Just(b"uq()".to_vec()),
+            Just(b"\\U".to_vec()),
+            Just(b"(?".to_vec()),
+            Just(b"[:".to_vec()),
+            Just(b"{2,".to_vec()),
+            proptest::collection::vec(any::<u8>(), 1..3),
+            "[-a-z0-9/\\\\()\\[\\]{}.*+?^$|\"';:,@#&~ ]{1,3}".prop_map(String::into_bytes),
+        ];
+        proptest::collection::vec(atoms, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any expression parses or is refused with a message; one that parses runs on any value.
+        #[test]
+        fn parser_never_panics(expr in perlish(), value in proptest::collection::vec(any::<u8>(), 0..12)) {
+            if let Ok(p) = Program::parse(&expr) {
+                let ctx = Ctx { seq: 1, slot: 1, total: 1, slots: 1 };
+                let _ = p.eval(&value, &ctx);
+            }
+            let params = [value.clone(), b"3".to_vec()];
+            if let Ok(p) = Program::parse_with(&expr, &params, true) {
+                let ctx = Ctx { seq: 1, slot: 1, total: 0, slots: 0 };
+                let _ = p.eval(&value, &ctx);
+            }
+        }
     }
 }
