@@ -174,15 +174,38 @@ impl Stmt {
                 let mut out = Vec::new();
                 let mut last = 0;
                 let mut any = false;
-                for caps in re.captures_iter(v) {
-                    let m = caps.get(0).expect("group 0");
-                    out.extend_from_slice(&v[last..m.start()]);
-                    expand(repl, Some(&caps), v, ctx, &mut out);
-                    last = m.end();
+                let mut put = |start: usize, end: usize, caps: Option<&Captures>| {
+                    out.extend_from_slice(&v[last..start]);
+                    expand(repl, caps, v, &mut out);
+                    last = end;
                     any = true;
-                    if !global {
+                };
+                // Capture groups cost time; most replacements do not use them.
+                let groups = repl.iter().any(|p| matches!(p, Piece::Group(_)));
+                // As Perl: after an empty match, the next match must start further on; after a
+                // non-empty one, an empty match right at its end counts.
+                let (mut pos, mut empty_at) = (0, None);
+                while pos <= v.len() {
+                    let (start, end, caps) = if groups {
+                        let Some(c) = re.captures_at(v, pos) else {
+                            break;
+                        };
+                        let m = c.get(0).expect("group 0");
+                        (m.start(), m.end(), Some(c))
+                    } else {
+                        let Some(m) = re.find_at(v, pos) else { break };
+                        (m.start(), m.end(), None)
+                    };
+                    if start == end && empty_at == Some(start) {
+                        pos = start + 1;
+                        continue;
+                    }
+                    put(start, end, caps.as_ref());
+                    if !*global {
                         break;
                     }
+                    empty_at = (start == end).then_some(start);
+                    pos = end;
                 }
                 if any {
                     out.extend_from_slice(&v[last..]);
@@ -260,7 +283,7 @@ impl Expr {
         let mut out = Vec::new();
         for t in &self.0 {
             match t {
-                Term::Str(pieces) => expand(pieces, None, v, ctx, &mut out),
+                Term::Str(pieces) => expand(pieces, None, v, &mut out),
                 Term::Call(f, arg) => {
                     let a = arg.eval(v, ctx);
                     out.extend_from_slice(&call(*f, &a));
@@ -321,8 +344,7 @@ fn call(f: Func, a: &[u8]) -> Vec<u8> {
 }
 
 /// Expand a replacement or string: groups of the match, `$_`, case changes.
-fn expand(pieces: &[Piece], caps: Option<&Captures>, v: &[u8], ctx: &Ctx, out: &mut Vec<u8>) {
-    let _ = ctx;
+fn expand(pieces: &[Piece], caps: Option<&Captures>, v: &[u8], out: &mut Vec<u8>) {
     // Case state: `\U`/`\L` until `\E`; `\u`/`\l` for the next byte only.
     let mut span_case = 0u8;
     let mut next_case = 0u8;

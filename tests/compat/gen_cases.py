@@ -333,6 +333,7 @@ case("perl-subst-captures", ["-k", "echo", "{= s/(\\w+)_R(\\d)/$1_R${2}x-$&/ =}"
 case("perl-subst-case", ["-k", "echo", "{= s/(\\w+) (\\w+)/\\U$1\\E \\u$2 \\L$&/ =}", ":::", "hello world", "ONE TWO"])
 case("perl-subst-anchors-classes", ["-k", "echo", "{= s/^[^.]*\\.//; s/[[:digit:]]+$/N/ =}", ":::", "a.b.c12", "x.y", "plain"])
 case("perl-subst-quantifiers", ["-k", "echo", "{= s/a{2,3}/X/g; s/b+?/Y/ =}", ":::", "aaaaab", "abbb"])
+case("perl-subst-empty-matches", ["-k", "echo", "{= s/b*/-/g =}", "{= s/x*/-/g =}", "{= s/^/>/g =}", "{= s/$/</g =}", ":::", "abc", ""])
 case("perl-tr", ["-k", "echo", "{= tr/a-z/A-Z/ =}", "{= y/abc/xyz/ =}", "{= tr/a-c//d =}", "{= tr/a-y/b/ =}", ":::", "abcdef", "Hello, it's"])
 case("perl-case-functions", ["-k", "echo", "{= $_ = uc($_) =}", "{= $_ = lc =}", "{= $_ = ucfirst($_) =}", "{= $_ = lcfirst $_ =}", ":::", "mIxEd wOrds", "ABC"])
 case("perl-append-prepend", ["-k", "echo", "{= $_ .= \".bak\" =}", "{= $_ = \"pre_$_\" =}", "{= $_ = 'lit$_' =}", "{= $_ = \"<\" . uc($_) . '>' =}", ":::", "a b", "it's"])
