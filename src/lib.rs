@@ -90,8 +90,14 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     // Reads that can wait (stdin, pipes, terminals) go to a reader thread, so that a quiet
     // input never holds up the event loop.
     let may_wait = !input.sources.iter().all(|s| s.kind.never_waits());
-    // `{##}` and `{0#}` (--plus) need the number of jobs before the first one starts.
-    let for_total = opts.plus.then(|| input.clone());
+    // `{##}`, `{0#}` (--plus) and `total_jobs()` need the number of jobs before the first one
+    // starts: keep a copy of the inputs to count them when the command may use them.
+    let for_total = opts
+        .command
+        .iter()
+        .chain(opts.output.tag.as_ref())
+        .any(|w| template::may_need_total(w))
+        .then(|| input.clone());
     let (inputs, names) = input::Inputs::open(input)?;
     let rpls = template::Rpls::new(&opts.rpl, opts.plus)?;
     let syntax = Syntax {
@@ -110,7 +116,14 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     .for_csh(template::is_csh(&opts.shell))
     .in_shell(options::names_exported_function(&opts.command))
     .for_slots(slots);
-    if template.needs_total() {
+    let mut tag_template = opts
+        .output
+        .tag
+        .as_ref()
+        .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax))
+        .transpose()?
+        .map(|t| t.for_slots(slots));
+    if template.needs_total() || tag_template.as_ref().is_some_and(Template::needs_total) {
         let total = for_total
             .filter(|i| {
                 i.sources
@@ -119,7 +132,12 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             })
             .and_then(|i| count_jobs(i, &opts, &template, slots));
         match total {
-            Some(n) => template.set_total(n),
+            Some(n) => {
+                template.set_total(n);
+                if let Some(t) = &mut tag_template {
+                    t.set_total(n);
+                }
+            }
             None => {
                 return Err(error::Error::new(
                     "{##} and {0#} need the number of jobs before they start, which input from stdin or a pipe does not give",
@@ -129,12 +147,6 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         }
     }
     let template = Arc::new(template);
-    let tag_template = opts
-        .output
-        .tag
-        .as_ref()
-        .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax))
-        .transpose()?;
 
     let batcher = Batcher::new(
         inputs,

@@ -207,7 +207,7 @@ impl Template {
         any(&self.tokens)
     }
 
-    /// The number of jobs, for `{##}` and `{0#}`.
+    /// The number of jobs, for `{##}`, `{0#}` and `total_jobs()`.
     pub fn set_total(&mut self, total: u64) {
         self.total = total;
     }
@@ -320,6 +320,14 @@ impl Template {
             start = end;
         }
     }
+}
+
+/// Whether a command word may use the number of jobs (`{##}`, `{0#}`, `total_jobs()`), judged on
+/// its text before parsing (the inputs must be copied to count them before they are opened).
+pub fn may_need_total(word: &[u8]) -> bool {
+    [&b"##"[..], b"0#", b"total_jobs"]
+        .iter()
+        .any(|n| word.windows(n.len()).any(|w| w == *n))
 }
 
 /// GNU parallel's `merge_rpl_parts`: the shell splits `{= s/a/b/ =}` into three words; a word
@@ -632,12 +640,13 @@ fn render_tokens(tokens: &[Token], all: &[&[u8]], each: &[&[u8]], job: &Ctx, sin
 
 /// An expression's value: quoted as any value, unless it called `uq()`.
 fn evaluate(p: &Program, v: &[u8], ctx: &Ctx, sink: &mut impl Sink) {
-    let (out, unquoted) = p.eval(v, ctx);
-    if unquoted {
-        sink.code(&out)
-    } else {
-        sink.value(&out)
-    }
+    p.eval_with(v, ctx, |out, unquoted| {
+        if unquoted {
+            sink.code(out)
+        } else {
+            sink.value(out)
+        }
+    })
 }
 
 /// The value `{n}` or `{-n}` selects, if there is one.

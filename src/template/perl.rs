@@ -10,6 +10,8 @@
 //! on bytes with Unicode off (as Perl treats a byte string); Perl features it lacks
 //! (backreferences, look-around) are refused.
 
+use std::borrow::Cow;
+
 use regex::bytes::{Captures, Regex, RegexBuilder};
 
 /// A parsed expression.
@@ -33,6 +35,8 @@ pub struct Ctx {
 enum Stmt {
     Subst {
         re: Regex,
+        /// The same substitution without the regex engine, when it can be done so.
+        quick: Option<Quick>,
         repl: Vec<Piece>,
         global: bool,
     },
@@ -46,6 +50,95 @@ enum Stmt {
     Cut(i64, Option<i64>),
     /// `uq()`: the value is not quoted.
     Unquote,
+}
+
+/// A substitution that matches at most once, plain text (`a`, `^a`, `a$`) by plain text: the
+/// most common `{= =}` (`s/_R1/_R2/`, `s/\.gz$//`) runs without the regex engine.
+#[derive(Clone, Debug)]
+struct Quick {
+    find: Fast,
+    with: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+enum Fast {
+    Anywhere(Box<memchr::memmem::Finder<'static>>),
+    Prefix(Vec<u8>),
+    Suffix(Vec<u8>),
+}
+
+impl Quick {
+    /// The quick form of `s/pat/repl/`, if it has one.
+    fn of(pat: &[u8], repl: &[Piece], global: bool, icase: bool, verbose: bool) -> Option<Quick> {
+        if icase || verbose {
+            return None;
+        }
+        let mut with = Vec::new();
+        for p in repl {
+            match p {
+                Piece::Lit(l) => with.extend_from_slice(l),
+                _ => return None,
+            }
+        }
+        let find = if let Some(rest) = pat.strip_prefix(b"^") {
+            Fast::Prefix(plain(rest)?)
+        } else if let Some(rest) = pat.strip_suffix(b"$") {
+            Fast::Suffix(plain(rest)?)
+        } else if global {
+            return None;
+        } else {
+            Fast::Anywhere(Box::new(
+                memchr::memmem::Finder::new(&plain(pat)?).into_owned(),
+            ))
+        };
+        Some(Quick { find, with })
+    }
+
+    /// Where the one match is, if there is one.
+    fn find(&self, v: &[u8]) -> Option<(usize, usize)> {
+        match &self.find {
+            // A short value is searched faster byte by byte than with memmem's set-up.
+            Fast::Anywhere(f) if v.len() < 64 => {
+                let n = f.needle();
+                let (&first, rest) = n.split_first()?;
+                let mut from = 0;
+                while let Some(p) = v[from..].iter().position(|&b| b == first) {
+                    let at = from + p;
+                    if v[at + 1..].starts_with(rest) {
+                        return Some((at, at + n.len()));
+                    }
+                    from = at + 1;
+                }
+                None
+            }
+            Fast::Anywhere(f) => f.find(v).map(|at| (at, at + f.needle().len())),
+            Fast::Prefix(p) => v.starts_with(p).then_some((0, p.len())),
+            Fast::Suffix(s) => v.ends_with(s).then(|| (v.len() - s.len(), v.len())),
+        }
+    }
+}
+
+/// The text a regex without metacharacters matches (escaped punctuation is itself).
+fn plain(pat: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(pat.len());
+    let mut i = 0;
+    while i < pat.len() {
+        let b = pat[i];
+        i += 1;
+        match b {
+            b'\\' => match pat.get(i) {
+                Some(&n) if n.is_ascii_punctuation() => {
+                    out.push(n);
+                    i += 1;
+                }
+                _ => return None,
+            },
+            b'^' | b'$' | b'.' | b'|' | b'?' | b'*' | b'+' | b'(' | b')' | b'[' | b']' | b'{'
+            | b'}' | b'@' => return None,
+            b => out.push(b),
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Parts of an `s///` replacement or a double-quoted string.
@@ -151,9 +244,21 @@ impl Program {
         })
     }
 
+    /// Run on one value and hand `f` the result and whether it is to stay unquoted (`uq()`).
+    /// The buffers are reused from job to job.
+    pub fn eval_with<R>(&self, value: &[u8], ctx: &Ctx, f: impl FnOnce(&[u8], bool) -> R) -> R {
+        let (v, unquote) = self.eval(value, ctx);
+        let r = f(&v, unquote);
+        if let Cow::Owned(buf) = v {
+            give_back(buf);
+        }
+        r
+    }
+
     /// Run on one value: the new value and whether it is to stay unquoted (`uq()`).
-    pub fn eval(&self, value: &[u8], ctx: &Ctx) -> (Vec<u8>, bool) {
-        let mut v = value.to_vec();
+    pub fn eval<'v>(&self, value: &'v [u8], ctx: &Ctx) -> (Cow<'v, [u8]>, bool) {
+        // Borrowed until a statement changes it: most values do not match, most jobs copy once.
+        let mut v = Cow::Borrowed(value);
         let mut unquote = false;
         for chain in &self.stmts {
             for st in chain {
@@ -168,15 +273,40 @@ impl Program {
 
 impl Stmt {
     /// Run on `v`; the statement's truth value (for `||`).
-    fn run(&self, v: &mut Vec<u8>, ctx: &Ctx, unquote: &mut bool) -> bool {
+    fn run(&self, v: &mut Cow<[u8]>, ctx: &Ctx, unquote: &mut bool) -> bool {
+        if let Stmt::Subst { quick: Some(q), .. } = self {
+            let cur: &[u8] = v;
+            let Some((start, end)) = q.find(cur) else {
+                return false;
+            };
+            let mut out = take_buffer(cur.len() + q.with.len());
+            out.extend_from_slice(&cur[..start]);
+            out.extend_from_slice(&q.with);
+            out.extend_from_slice(&cur[end..]);
+            replace(v, out);
+            return true;
+        }
+        self.run_other(v, ctx, unquote)
+    }
+
+    #[inline(never)]
+    fn run_other(&self, v: &mut Cow<[u8]>, ctx: &Ctx, unquote: &mut bool) -> bool {
         match self {
-            Stmt::Subst { re, repl, global } => {
+            Stmt::Subst {
+                re, repl, global, ..
+            } => {
+                let cur: &[u8] = v;
                 let mut out = Vec::new();
+                let mut out_taken = false;
                 let mut last = 0;
                 let mut any = false;
                 let mut put = |start: usize, end: usize, caps: Option<&Captures>| {
-                    out.extend_from_slice(&v[last..start]);
-                    expand(repl, caps, v, &mut out);
+                    if !out_taken {
+                        out = take_buffer(cur.len() + 32);
+                        out_taken = true;
+                    }
+                    out.extend_from_slice(&cur[last..start]);
+                    expand(repl, caps, cur, &mut out);
                     last = end;
                     any = true;
                 };
@@ -185,15 +315,15 @@ impl Stmt {
                 // As Perl: after an empty match, the next match must start further on; after a
                 // non-empty one, an empty match right at its end counts.
                 let (mut pos, mut empty_at) = (0, None);
-                while pos <= v.len() {
+                while pos <= cur.len() {
                     let (start, end, caps) = if groups {
-                        let Some(c) = re.captures_at(v, pos) else {
+                        let Some(c) = re.captures_at(cur, pos) else {
                             break;
                         };
                         let m = c.get(0).expect("group 0");
                         (m.start(), m.end(), Some(c))
                     } else {
-                        let Some(m) = re.find_at(v, pos) else { break };
+                        let Some(m) = re.find_at(cur, pos) else { break };
                         (m.start(), m.end(), None)
                     };
                     if start == end && empty_at == Some(start) {
@@ -208,14 +338,14 @@ impl Stmt {
                     pos = end;
                 }
                 if any {
-                    out.extend_from_slice(&v[last..]);
-                    *v = out;
+                    out.extend_from_slice(&cur[last..]);
+                    replace(v, out);
                 }
                 any
             }
             Stmt::Tr(map) => {
                 let mut n = false;
-                let mut out = Vec::with_capacity(v.len());
+                let mut out = take_buffer(v.len());
                 for &b in v.iter() {
                     match map[b as usize] {
                         Some(c) => {
@@ -225,27 +355,27 @@ impl Stmt {
                         None => n = true,
                     }
                 }
-                *v = out;
+                replace(v, out);
                 n
             }
             Stmt::Assign(e) => {
-                *v = e.eval(v, ctx);
+                *v = Cow::Owned(e.eval(v, ctx));
                 !is_false(v)
             }
             Stmt::Append(e) => {
                 let tail = e.eval(v, ctx);
-                v.extend_from_slice(&tail);
+                v.to_mut().extend_from_slice(&tail);
                 !is_false(v)
             }
             Stmt::OrAssign(e) => {
                 if is_false(v) {
-                    *v = e.eval(v, ctx);
+                    *v = Cow::Owned(e.eval(v, ctx));
                 }
                 !is_false(v)
             }
             Stmt::Cut(pos, len) => {
                 let (a, b) = span(v.len(), *pos, *len);
-                v.drain(a..b);
+                v.to_mut().drain(a..b);
                 true
             }
             Stmt::Unquote => {
@@ -253,6 +383,33 @@ impl Stmt {
                 true
             }
         }
+    }
+}
+
+thread_local! {
+    /// The buffer of the last finished evaluation, so that a job's value costs no allocation.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for `len` bytes, reused when one is free.
+fn take_buffer(len: usize) -> Vec<u8> {
+    let mut buf = SPARE.take();
+    buf.clear();
+    buf.reserve(len);
+    buf
+}
+
+/// Keep a buffer for the next `take_buffer` (not too large a one).
+fn give_back(buf: Vec<u8>) {
+    if buf.capacity() <= 1 << 16 {
+        SPARE.set(buf);
+    }
+}
+
+/// Set the value to `new`, keeping the old buffer for reuse.
+fn replace(v: &mut Cow<[u8]>, new: Vec<u8>) {
+    if let Cow::Owned(old) = std::mem::replace(v, Cow::Owned(new)) {
+        give_back(old);
     }
 }
 
@@ -349,6 +506,10 @@ fn expand(pieces: &[Piece], caps: Option<&Captures>, v: &[u8], out: &mut Vec<u8>
     let mut span_case = 0u8;
     let mut next_case = 0u8;
     let push = |bytes: &[u8], out: &mut Vec<u8>, span_case: u8, next_case: &mut u8| {
+        if span_case == 0 && *next_case == 0 {
+            out.extend_from_slice(bytes);
+            return;
+        }
         for &b in bytes {
             let mut c = match span_case {
                 b'U' => b.to_ascii_uppercase(),
@@ -577,13 +738,19 @@ impl Parser<'_> {
                 _ => return Err(format!("the s/// flag `{}` is not supported", f as char)),
             }
         }
-        let re = compile(&with_params(&pat, self.params), icase, verbose)?;
+        let pat = with_params(&pat, self.params);
+        let re = compile(&pat, icase, verbose)?;
         let repl = if open == b'\'' {
             vec![Piece::Lit(rep)]
         } else {
             interpolate(&rep, true, self.params)?
         };
-        Ok(Stmt::Subst { re, repl, global })
+        Ok(Stmt::Subst {
+            re,
+            quick: Quick::of(&pat, &repl, global, icase, verbose),
+            repl,
+            global,
+        })
     }
 
     fn tr(&mut self) -> Parse<Stmt> {
@@ -1066,6 +1233,8 @@ pub fn compile(pat: &[u8], icase: bool, verbose: bool) -> Parse<Regex> {
                 i += end + 1;
             }
             b if b >= 0x80 => push_byte(&mut out, b),
+            // In `x` mode Perl keeps blanks and `#` inside a class; the regex crate does not.
+            b if in_class && (b.is_ascii_whitespace() || b == b'#') => push_byte(&mut out, b),
             b => {
                 // Inside a class the regex crate gives `&&`, `--` and `~~` a meaning Perl lacks.
                 if in_class && matches!(b, b'&' | b'~')
@@ -1131,6 +1300,7 @@ mod tests {
                 },
             )
             .0
+            .into_owned()
     }
 
     #[test]
@@ -1207,6 +1377,22 @@ mod prop {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Plain-text patterns take a path around the regex engine; it finds the same matches.
+        #[test]
+        fn plain_patterns_match_as_the_regex_does(
+            pat in "[-ab.^$\\\\]{1,4}",
+            value in "[-ab.^$\\\\\n]{0,8}",
+            global in any::<bool>(),
+        ) {
+            let g = if global { "g" } else { "" };
+            let fast = Program::parse(format!("s/{pat}/<&>/{g}").as_bytes());
+            let slow = Program::parse(format!("s/(?:){pat}/<&>/{g}").as_bytes());
+            if let (Ok(fast), Ok(slow)) = (fast, slow) {
+                let ctx = Ctx { seq: 1, slot: 1, total: 1, slots: 1 };
+                prop_assert_eq!(fast.eval(value.as_bytes(), &ctx).0, slow.eval(value.as_bytes(), &ctx).0);
+            }
+        }
 
         /// Any expression parses or is refused with a message; one that parses runs on any value.
         #[test]

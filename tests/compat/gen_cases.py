@@ -327,7 +327,7 @@ PV = ["a b.tar.gz", "it's", 'x"y', "dir/sub.d/file.txt", "", "0", "$(echo hi)", 
 case("perl-subst", ["-k", "echo", "{= s/a/b/ =}"] + [":::"] + PV)
 case("perl-subst-merged-words", ["-k", "echo", "{=", "s/\\.gz$//", "=}", ":::", "x.gz", "y.gz.gz", "z"])
 case("perl-subst-g-i", ["-k", "echo", "{= s/A/_/gi =}", ":::", "aAbA", "Banana"])
-case("perl-subst-x", ["-k", "echo", "{= s/ (\\d+) \\. (\\d+) /$2.$1/x =}", ":::", "v1.22", "none"])
+case("perl-subst-x", ["-k", "echo", "{= s/ (\\d+) \\. (\\d+) /$2.$1/x =}", "{= s/[ #]/_/gx =}", ":::", "v1.22", "a b#c"])
 case("perl-subst-delims", ["-k", "echo", "{= s:/:_:g =}", "{= s{a}{A}g =}", "{= s|b|B| =}", "{= s#\\.#,# =}", ":::", "a/b.c/a"])
 case("perl-subst-captures", ["-k", "echo", "{= s/(\\w+)_R(\\d)/$1_R${2}x-$&/ =}", ":::", "s1_R1.fq", "nomatch"])
 case("perl-subst-case", ["-k", "echo", "{= s/(\\w+) (\\w+)/\\U$1\\E \\u$2 \\L$&/ =}", ":::", "hello world", "ONE TWO"])
