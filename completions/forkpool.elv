@@ -70,7 +70,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --xargs 'Put as many inputs in each job as the command line allows, as xargs does'
             cand -q 'Quote the command words too, so they reach the program as literal arguments'
             cand --quote 'Quote the command words too, so they reach the program as literal arguments'
-            cand --plus 'Add GNU parallel''s --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot} (see README: "--plus")'
+            cand --plus 'Add GNU parallel''s --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot} (see README: "Perl expressions")'
             cand -k 'Print each job''s output in input order (it is still written whole when the job ends)'
             cand --keep-order 'Print each job''s output in input order (it is still written whole when the job ends)'
             cand --line-buffer 'Write output as whole lines as soon as they are produced; lines of jobs interleave'

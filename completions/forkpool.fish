@@ -38,7 +38,7 @@ complete -c forkpool -s X -d 'Put as many inputs in each job as the command line
 complete -c forkpool -s m -d 'Put as many inputs in each job as the command line allows; spread them over the job slots when they all fit'
 complete -c forkpool -l xargs -d 'Put as many inputs in each job as the command line allows, as xargs does'
 complete -c forkpool -s q -l quote -d 'Quote the command words too, so they reach the program as literal arguments'
-complete -c forkpool -l plus -d 'Add GNU parallel\'s --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot} (see README: "--plus")'
+complete -c forkpool -l plus -d 'Add GNU parallel\'s --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot} (see README: "Perl expressions")'
 complete -c forkpool -s k -l keep-order -d 'Print each job\'s output in input order (it is still written whole when the job ends)'
 complete -c forkpool -l line-buffer -l lb -d 'Write output as whole lines as soon as they are produced; lines of jobs interleave'
 complete -c forkpool -s u -l ungroup -d 'Write output straight through, as produced; jobs\' output may mix mid-line'

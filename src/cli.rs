@@ -35,6 +35,8 @@ REPLACEMENT STRINGS:
           {1.} {1/} {1//} {1/.} as above for that value
   {#}     the job's sequence number, from 1  {%}   the job's slot number, from 1
   {name}  the value of the column or source named by --header
+  {= s/a/b/ =}  the value changed by a Perl expression (a subset: s/// tr/// uc lc ...; see
+          README: \"Perl expressions\"); {=2 ... =} for value 2. More with --rpl and --plus
 Values are shell-quoted: each reaches the job as exactly one argument, byte for byte. With no
 replacement string in COMMAND, {} is appended. With no COMMAND, each input is a command line;
 so is each value when COMMAND's first word holds a replacement string ({} x, {1}, run_{}): then
@@ -197,7 +199,7 @@ pub struct Cli {
     /// Add GNU parallel's --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..}
     /// {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR}
     /// {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot}
-    /// (see README: "--plus").
+    /// (see README: "Perl expressions").
     #[arg(long = "plus", help_heading = COMMAND)]
     pub plus: bool,
 
