@@ -840,7 +840,7 @@ fn replacement_perl_expression_outside_the_subset_is_refused() {
         // The shell splits an unquoted {= s/a/b/e =} into three words.
         vec!["touch", m, "{=", "s/a/b/e", "=}", ":::", "abc"],
         vec!["-q", "touch", m, "x{=print=}y", ":::", "abc"],
-        vec!["--tagstring", "{=uc=}", "touch", m, ":::", "abc"],
+        vec!["--tagstring", "{=split=}", "touch", m, ":::", "abc"],
         vec!["touch", m, "{= $_ = join(\",\", split //) =}", ":::", "abc"],
     ] {
         let out = run(&args, None);

@@ -50,6 +50,8 @@ enum Stmt {
     Cut(i64, Option<i64>),
     /// `uq()`: the value is not quoted.
     Unquote,
+    /// An expression whose value only counts for `||`.
+    Expr(Expr),
 }
 
 /// A substitution that matches at most once, plain text (`a`, `^a`, `a$`) by plain text: the
@@ -382,6 +384,7 @@ impl Stmt {
                 *unquote = true;
                 true
             }
+            Stmt::Expr(e) => !is_false(&e.eval(v, ctx)),
         }
     }
 }
@@ -421,18 +424,19 @@ fn is_false(v: &[u8]) -> bool {
 /// The byte range `substr` selects, clamped as Perl does.
 fn span(len: usize, pos: i64, n: Option<i64>) -> (usize, usize) {
     let len_i = len as i64;
-    let start = if pos < 0 {
+    // As Perl: the part of [pos, pos+n) that lies within the string.
+    let from = if pos < 0 {
         len_i.saturating_add(pos)
     } else {
         pos
-    }
-    .clamp(0, len_i);
-    let end = match n {
-        None => len_i,
-        Some(n) if n < 0 => len_i.saturating_add(n).max(start),
-        Some(n) => start.saturating_add(n).min(len_i),
     };
-    (start as usize, end as usize)
+    let to = match n {
+        None => len_i,
+        Some(n) if n < 0 => len_i.saturating_add(n),
+        Some(n) => from.saturating_add(n),
+    };
+    let start = from.clamp(0, len_i);
+    (start as usize, to.clamp(start, len_i) as usize)
 }
 
 impl Expr {
@@ -653,8 +657,9 @@ impl Parser<'_> {
                 Err(self.unsupported())
             }
             _ => {
+                // A bare expression (`uc`, `"x"`): Perl evaluates it and keeps `$_` as it was.
                 self.i = start;
-                Err(self.unsupported())
+                Ok(Stmt::Expr(self.expr()?))
             }
         }
     }
@@ -890,7 +895,11 @@ impl Parser<'_> {
                 return Err(self.unsupported());
             }
             e
-        } else if self.s[self.i..].starts_with(b"$_") || matches!(self.peek(), Some(b'"' | b'\'')) {
+        } else if self.s[self.i..].starts_with(b"$_")
+            || matches!(self.peek(), Some(b'"' | b'\''))
+            || self.peek().is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            // `ucfirst lc $_`: a function's argument may itself be a call.
             Expr(vec![self.term()?])
         } else {
             Expr(vec![Term::Str(vec![Piece::Value])])
@@ -1229,6 +1238,9 @@ pub fn compile(pat: &[u8], icase: bool, verbose: bool) -> Parse<Regex> {
             b'{' if !in_class => {
                 let end = pat[i..].iter().position(|&c| c == b'}').unwrap_or(0);
                 out.push('{');
+                if pat[i] == b',' {
+                    out.push('0');
+                }
                 out.push_str(&String::from_utf8_lossy(&pat[i..=i + end]));
                 i += end + 1;
             }
@@ -1274,9 +1286,12 @@ fn is_quantifier(rest: &[u8]) -> bool {
     let mut parts = body.splitn(2, |&c| c == b',');
     let a = parts.next().unwrap_or_default();
     let b = parts.next();
-    !a.is_empty()
-        && a.iter().all(u8::is_ascii_digit)
-        && b.is_none_or(|b| b.iter().all(u8::is_ascii_digit))
+    // `{n}`, `{n,}`, `{n,m}`, and Perl 5.34's `{,m}`.
+    let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+    match b {
+        None => !a.is_empty() && digits(a),
+        Some(b) => digits(a) && digits(b) && !(a.is_empty() && b.is_empty()),
+    }
 }
 
 fn push_byte(out: &mut String, b: u8) {
