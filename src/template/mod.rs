@@ -912,6 +912,18 @@ mod prop {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
 
+        /// Any --rpl definition is taken or refused, and a word that uses it parses or is refused.
+        #[test]
+        fn any_rpl_definition_is_taken_or_refused(def in word(), use_ in word()) {
+            if let Ok(rpls) = Rpls::new(&[def], false) {
+                let syntax = Syntax { replace: None, names: &[], rpls: &rpls };
+                if let Ok(t) = Template::parse(&[use_], false, false, true, &syntax) {
+                    let records: Vec<Record> = vec![vec![b"a.b".to_vec()]];
+                    let _ = t.shell_line(&JobView { records: &records, seq: 1, slot: 1 });
+                }
+            }
+        }
+
         /// Any command words, with --plus and a --rpl with a group, parse or are refused, and a
         /// template that parses renders any values.
         #[test]

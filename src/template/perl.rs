@@ -5,10 +5,12 @@
 //! `${n}`, `$&`, `\U` `\L` `\E` `\u` `\l` in REPL), `tr/a-z/A-Z/` and `y///` (flag `d`),
 //! `$_ = EXPR`, `$_ .= EXPR`, `$_ ||= EXPR`, where EXPR joins with `.` strings (`"..$_.."`,
 //! `'...'`), `$_`, numbers and the functions `uc` `lc` `ucfirst` `lcfirst` `Q` `substr` `seq()`
-//! `slot()`; `uq()`; `substr($_,POS,LEN) = ""`; statements joined by `;` and `||`. Anything else
-//! is refused at parse time with the part that is not supported. Regexes are the `regex` crate's
-//! on bytes with Unicode off (as Perl treats a byte string); Perl features it lacks
-//! (backreferences, look-around) are refused.
+//! `slot()` `total_jobs()`; `uq()`; `substr($_,POS,LEN) = ""`; a bare EXPR (evaluated, ignored);
+//! statements joined by `;` and `||`. Anything else is refused at parse time with the part that
+//! is not supported. Regexes are the `regex` crate's on bytes with Unicode off (as Perl treats a
+//! byte string); Perl features it lacks (backreferences, look-around) are refused. A plain-text
+//! substitution (`s/a/b/`, `s/\.gz$//`) skips the regex engine (`Quick`), and a job's value is
+//! built in a reused buffer, so an expression costs little per job.
 
 use std::borrow::Cow;
 
