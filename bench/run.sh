@@ -73,7 +73,7 @@ if ((QUICK)); then
     WIDE_J=250 WIDE_JOBS=500 WIDE_ROUNDS=1
     FLAGS_ROUNDS=1
     LONG_MB=20 SMALL_JOBS=250
-    PIPE_MB=100 PIPE_ROUNDS=1 PERSIST_N=20000 SPAWN_N=500
+    PIPE_MB=100 PIPE_ROUNDS=1 PERSIST_N=20000 SPAWN_N=500 PERL_JOBS=20000
     ROUND_LIMIT=300
 else
     MODE_FLAG=""
@@ -85,7 +85,7 @@ else
     WIDE_J=1000 WIDE_JOBS=2000 WIDE_ROUNDS=3
     FLAGS_ROUNDS=5
     LONG_MB=100 SMALL_JOBS=1000
-    PIPE_MB=500 PIPE_ROUNDS=3 PERSIST_N=100000 SPAWN_N=2000
+    PIPE_MB=500 PIPE_ROUNDS=3 PERSIST_N=100000 SPAWN_N=2000 PERL_JOBS=100000
     ROUND_LIMIT=1800
 fi
 TARGET_N=${OVERHEAD_SIZES[0]} # the "5,000 x true" workload (1,000 in --quick)
@@ -457,6 +457,12 @@ with open('$IN/pipe.txt', 'wb') as f:
         # The workers' own CPU, to subtract: the same transformation in one process.
         /usr/bin/time -f '%U %S' -o "$RSSD/persist.alone" "$PY" "$IN/upper.py" <"$IN/items.persist" >/dev/null
     fi
+
+    log "{= s/a/b/ =} over $PERL_JOBS --dry-run jobs (forkpool only)"
+    for ((i = 1; i <= PERL_JOBS; i++)); do printf 'dir/a%d.gz\n' "$i"; done >"$IN/perl.in"
+    register perl "forkpool" "$fp --dry-run echo {} < $IN/perl.in > /dev/null"
+    register perl "forkpool {= s/a/b/ =}" "$fp --dry-run echo '{= s/a/b/ =}' < $IN/perl.in > /dev/null"
+    bench perl "$FLAGS_ROUNDS" 1 --warmup 1
 fi
 
 ELAPSED=$SECONDS
@@ -769,6 +775,16 @@ REPORT=$TMP/report.md
     done
     timing_table flags forkpool "${args[@]}"
     commands_list flags
+    echo
+
+    # Issue 17: a perl expression is compiled once, so evaluating it costs little per job.
+    echo "## \`{= s/a/b/ =}\`: $PERL_JOBS jobs, \`--dry-run\` (forkpool only)"
+    echo
+    r=$(ratio "$(med perl "forkpool {= s/a/b/ =}")" "$(med perl forkpool)")
+    s=$(judge "$r" "<=" 1.10 perl forkpool "forkpool {= s/a/b/ =}")
+    summary "$PERL_JOBS × --dry-run" "{= s/a/b/ =} adds ≤ 10 %" "$(fmt_x "$r")" "$s"
+    timing_table perl forkpool "forkpool {= s/a/b/ =}" "≤ 1.10×" "$s"
+    commands_list perl
     echo
 
     # Issue 19: a long line with --line-buffer, and many jobs' held output under one budget.

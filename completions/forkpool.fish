@@ -14,6 +14,8 @@ complete -c forkpool -s L -l max-lines -d 'Use at most N input lines per job (as
 complete -c forkpool -s N -l max-replace-args -d 'Use at most N inputs per job, reachable as {1}..{N}; -N0 reads one input and inserts none' -r
 complete -c forkpool -s s -l max-chars -d 'Limit a job\'s command line to N bytes (with -X, -m, --xargs)' -r
 complete -c forkpool -l shell -d 'Run commands that need a shell with PATH instead of /bin/sh' -r -F
+complete -c forkpool -l rpl -d 'Define a replacement string: \'TAG perl-expression\', e.g. --rpl \'{..} s/\\.[^.]*$//\'. A (group) in TAG is a regex whose text the expression gets as $$1 ... Repeatable' -r
+complete -c forkpool -l env -d 'Pass the environment variable NAME to jobs on remote hosts (jobs here inherit the whole environment). Repeatable' -r
 complete -c forkpool -s j -l jobs -l max-procs -d 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs' -r
 complete -c forkpool -l delay -d 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)' -r
 complete -c forkpool -l timeout -d 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m; 0: no limit), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq; the job counts as failed (joblog Exitval -1), even if it then exits 0' -r
@@ -41,6 +43,7 @@ complete -c forkpool -s X -d 'Put as many inputs in each job as the command line
 complete -c forkpool -s m -d 'Put as many inputs in each job as the command line allows; spread them over the job slots when they all fit'
 complete -c forkpool -l xargs -d 'Put as many inputs in each job as the command line allows, as xargs does'
 complete -c forkpool -s q -l quote -d 'Quote the command words too, so they reach the program as literal arguments'
+complete -c forkpool -l plus -d 'Add GNU parallel\'s --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot} (see README: "Perl expressions")'
 complete -c forkpool -s k -l keep-order -d 'Print each job\'s output in input order (it is still written whole when the job ends)'
 complete -c forkpool -l line-buffer -l lb -d 'Write output as whole lines as soon as they are produced; lines of jobs interleave'
 complete -c forkpool -s u -l ungroup -d 'Write output straight through, as produced; jobs\' output may mix mid-line'

@@ -36,6 +36,8 @@ REPLACEMENT STRINGS:
           {1.} {1/} {1//} {1/.} as above for that value
   {#}     the job's sequence number, from 1  {%}   the job's slot number, from 1
   {name}  the value of the column or source named by --header
+  {= s/a/b/ =}  the value changed by a Perl expression (a subset: s/// tr/// uc lc ...; see
+          README: \"Perl expressions\"); {=2 ... =} for value 2. More with --rpl and --plus
 Values are shell-quoted: each reaches the job as exactly one argument, byte for byte. With no
 replacement string in COMMAND, {} is appended. With no COMMAND, each input is a command line;
 so is each value when COMMAND's first word holds a replacement string ({} x, {1}, run_{}): then
@@ -195,6 +197,24 @@ pub struct Cli {
     /// Run commands that need a shell with PATH instead of /bin/sh.
     #[arg(long = "shell", value_name = "PATH", help_heading = COMMAND)]
     pub shell: Option<PathBuf>,
+
+    /// Add GNU parallel's --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..}
+    /// {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR}
+    /// {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot}
+    /// (see README: "Perl expressions").
+    #[arg(long = "plus", help_heading = COMMAND)]
+    pub plus: bool,
+
+    /// Define a replacement string: 'TAG perl-expression', e.g. --rpl '{..} s/\.[^.]*$//'. A
+    /// (group) in TAG is a regex whose text the expression gets as $$1 ... Repeatable.
+    #[arg(long = "rpl", value_name = "'TAG EXPR'", help_heading = COMMAND, action = ArgAction::Append,
+          allow_hyphen_values = true)]
+    pub rpl: Vec<OsString>,
+
+    /// Pass the environment variable NAME to jobs on remote hosts (jobs here inherit the whole
+    /// environment). Repeatable.
+    #[arg(long = "env", value_name = "NAME", help_heading = COMMAND, action = ArgAction::Append)]
+    pub env: Vec<OsString>,
 
     // ----- Scheduling -----
     /// Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many
@@ -464,10 +484,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("dirnamereplace|dnr", ""),
     ("dry-run|dryrun|dr", ""),
     ("embed", ""),
-    (
-        "env",
-        "jobs inherit forkpool's environment: export the variable before running forkpool",
-    ),
+    ("env", ""),
     ("eof|e", ""),
     ("eta", ""),
     ("exit|x", ""),
@@ -525,10 +542,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("pipe-part|pipepart", ""),
     ("pipe|spreadstdin", ""),
     ("plain", ""),
-    (
-        "plus",
-        "use shell expansion in the command instead: forkpool 'f={}; echo \"${f%.gz}\"'",
-    ),
+    ("plus", ""),
     ("process-slot-var|processslotvar", "use {%} in the command"),
     ("profile|J", ""),
     ("progress", "use --bar or --eta"),

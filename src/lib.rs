@@ -91,6 +91,14 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     // Reads that can wait (stdin, pipes, terminals) go to a reader thread, so that a quiet
     // input never holds up the event loop.
     let may_wait = !input.sources.iter().all(|s| s.kind.never_waits());
+    // `{##}`, `{0#}` (--plus) and `total_jobs()` need the number of jobs before the first one
+    // starts: keep a copy of the inputs to count them when the command may use them.
+    let for_total = opts
+        .command
+        .iter()
+        .chain(opts.output.tag.as_ref())
+        .any(|w| template::may_need_total(w))
+        .then(|| input.clone());
     // Pipe mode reads its input itself, in blocks.
     let (inputs, names) = if opts.pipe.is_some() {
         input::Inputs::open(input::InputConfig {
@@ -104,43 +112,57 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     } else {
         input::Inputs::open(input)?
     };
+    let rpls = template::Rpls::new(&opts.rpl, opts.plus)?;
     let syntax = Syntax {
         replace: opts.replace.as_deref(),
         names: &names,
+        rpls: &rpls,
     };
-    let template = Arc::new(
-        Template::parse(
-            &opts.command,
-            opts.quote_words,
-            opts.context_replace,
-            // In pipe mode (and for --persistent workers) the input arrives on stdin, not as an
-            // argument.
-            opts.pipe.is_none() && opts.workers.as_ref().is_none_or(|w| w.persistent.is_none()),
-            &syntax,
-        )?
-        .for_csh(template::is_csh(&opts.shell)),
-    );
-    let tag_template = opts
+    let slots = job_slots(&opts);
+    let mut template = Template::parse(
+        &opts.command,
+        opts.quote_words,
+        opts.context_replace,
+        // In pipe mode (and for --persistent workers) the input arrives on stdin, not as an
+        // argument.
+        opts.pipe.is_none() && opts.workers.as_ref().is_none_or(|w| w.persistent.is_none()),
+        &syntax,
+    )?
+    .for_csh(template::is_csh(&opts.shell))
+    .in_shell(options::names_exported_function(&opts.command))
+    .for_slots(slots);
+    let mut tag_template = opts
         .output
         .tag
         .as_ref()
         .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax))
-        .transpose()?;
-
-    let fd_limit = exec::raise_fd_limit();
-    // Each running job holds two pipe ends; keep room for forkpool's own descriptors.
-    let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
-    if opts.jobs > max_slots {
-        diag::warn(&format!(
-            "only enough file descriptors for {max_slots} job{} at once (ulimit -n); running that many",
-            if max_slots == 1 { "" } else { "s" }
-        ));
+        .transpose()?
+        .map(|t| t.for_slots(slots));
+    if template.needs_total() || tag_template.as_ref().is_some_and(Template::needs_total) {
+        let total = for_total
+            .filter(|i| {
+                i.sources
+                    .iter()
+                    .all(|s| s.kind.never_waits() && !s.kind.is_stdin())
+            })
+            .and_then(|i| count_jobs(i, &opts, &template, slots));
+        match total {
+            Some(n) => {
+                template.set_total(n);
+                if let Some(t) = &mut tag_template {
+                    t.set_total(n);
+                }
+            }
+            None => {
+                return Err(error::Error::new(
+                    "{##} and {0#} need the number of jobs before they start, which input from stdin or a pipe does not give",
+                )
+                .with_hint("give the input as ::: values or :::: files"));
+            }
+        }
     }
-    let slots = if opts.jobs == 0 {
-        max_slots
-    } else {
-        opts.jobs.min(max_slots)
-    };
+    let template = Arc::new(template);
+
     let batcher = Batcher::new(
         inputs,
         opts.batching,
@@ -252,6 +274,24 @@ fn persistent_send(
         .with_hint("put them in --send TEMPLATE (what each request holds); {% } and $FORKPOOL_WORKER work in the command".replace("{% }", "{%}")));
     }
     Template::parse(std::slice::from_ref(&p.send), false, false, false, syntax).map(Some)
+}
+
+/// How many jobs run at once: -j, within the limit of open file descriptors.
+fn job_slots(opts: &Options) -> usize {
+    let fd_limit = exec::raise_fd_limit();
+    // Each running job holds two pipe ends; keep room for forkpool's own descriptors.
+    let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
+    if opts.jobs > max_slots {
+        diag::warn(&format!(
+            "only enough file descriptors for {max_slots} job{} at once (ulimit -n); running that many",
+            if max_slots == 1 { "" } else { "s" }
+        ));
+    }
+    if opts.jobs == 0 {
+        max_slots
+    } else {
+        opts.jobs.min(max_slots)
+    }
 }
 
 /// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel

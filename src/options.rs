@@ -1,7 +1,7 @@
 //! The validated options the program runs with, built from what the user typed (`cli.rs`).
 //! Every check that can fail before a job starts is here, with a message that says what to fix.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
@@ -108,6 +108,12 @@ pub struct Options {
     /// `-s` was given: check every job's command line against it.
     pub check_length: bool,
     pub shell: PathBuf,
+    /// `--plus`: GNU parallel's extra replacement strings.
+    pub plus: bool,
+    /// `--rpl`: replacement strings defined as 'TAG perl-expression'.
+    pub rpl: Vec<Vec<u8>>,
+    /// `--env`: variables to pass to remote hosts (local jobs inherit the environment).
+    pub env_vars: Vec<OsString>,
     pub jobs: usize,
     pub output: OutputOptions,
     pub dry_run: bool,
@@ -440,6 +446,7 @@ impl Options {
             (false, true) => Progress::Eta,
             _ => Progress::Off,
         };
+        let shell = cli.shell.unwrap_or_else(|| default_shell(&command));
         let opts = Options {
             command,
             quote_words: cli.quote,
@@ -449,7 +456,10 @@ impl Options {
             context_replace: cli.context_replace || cli.max_replace_args.is_some(),
             max_chars,
             check_length: cli.max_chars.is_some(),
-            shell: cli.shell.unwrap_or_else(|| PathBuf::from("/bin/sh")),
+            shell,
+            plus: cli.plus,
+            rpl: cli.rpl.into_iter().map(OsString::into_vec).collect(),
+            env_vars: cli.env,
             jobs,
             output: OutputOptions {
                 mode,
@@ -694,6 +704,40 @@ pub fn parse_gnu_size(text: &str) -> Option<u64> {
         .filter(|n| n.is_finite() && *n >= 0.0)?
         * mult;
     (n < u64::MAX as f64).then_some(n as u64)
+}
+
+/// /bin/sh, or bash when the command's first word names a function exported with `export -f`
+/// (`BASH_FUNC_name%%` in the environment), which only bash can call, as GNU parallel does.
+fn default_shell(command: &[Vec<u8>]) -> PathBuf {
+    if names_exported_function(command)
+        && let Some(bash) = std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("bash"))
+                .find(|p| p.is_file())
+        })
+    {
+        return bash;
+    }
+    PathBuf::from("/bin/sh")
+}
+
+/// Whether the command's first word names a bash function exported into the environment
+/// (`export -f name` sets `BASH_FUNC_name%%`): such a job must run in bash, never directly.
+pub fn names_exported_function(words: &[Vec<u8>]) -> bool {
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let name = first
+        .split(|b| b.is_ascii_whitespace())
+        .find(|w| !w.is_empty())
+        .unwrap_or_default();
+    if name.is_empty() || name.contains(&b'/') || name.contains(&b'=') {
+        return false;
+    }
+    let mut var = b"BASH_FUNC_".to_vec();
+    var.extend_from_slice(name);
+    var.extend_from_slice(b"%%");
+    std::env::var_os(OsStr::from_bytes(&var)).is_some()
 }
 
 fn first_line(e: &impl std::fmt::Display) -> String {

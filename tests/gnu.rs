@@ -353,13 +353,13 @@ fn colsep_that_can_match_nothing_splits_between_characters() {
 #[test]
 fn a_gnu_parallel_option_forkpool_lacks_is_named_as_such() {
     forkpool()
-        .args(["--plus", "echo", "{}", ":::", "a"])
+        .args(["--shuf", "echo", "{}", ":::", "a"])
         .assert()
         .code(255)
         .stdout("")
         .stderr(
-            "forkpool: error: --plus is GNU parallel's; forkpool does not support it yet\n\
-             forkpool: hint: use shell expansion in the command instead: forkpool 'f={}; echo \"${f%.gz}\"'\n",
+            "forkpool: error: --shuf is GNU parallel's; forkpool does not support it yet\n\
+             forkpool: hint: shuffle the input first: shuf FILE | forkpool CMD\n",
         );
     forkpool()
         .args(["-S", "host", "echo", ":::", "a"])

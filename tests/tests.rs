@@ -12,6 +12,7 @@ mod gnu;
 mod persistent;
 mod pipe;
 mod progress;
+mod replacements;
 mod results;
 mod robust;
 mod signals;

@@ -84,6 +84,16 @@ impl Batcher {
     }
 
     pub fn next_job(&mut self, template: &Template) -> Result<Option<Job>> {
+        // `{choose_k}`, `{uniq}` (--plus): a skipped job still takes its sequence number.
+        loop {
+            match self.next_any(template)? {
+                Some(job) if template.skips(&job.records) => continue,
+                job => return Ok(job),
+            }
+        }
+    }
+
+    fn next_any(&mut self, template: &Template) -> Result<Option<Job>> {
         let records = match self.batching {
             Batching::One => match self.pull()? {
                 Some(r) => vec![r],

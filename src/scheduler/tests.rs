@@ -48,6 +48,7 @@ fn run_opts(
     let syntax = Syntax {
         replace: None,
         names: &names,
+        rpls: &Default::default(),
     };
     let template = Template::parse(&opts.command, false, false, true, &syntax).expect("template");
     let batcher = Batcher::new(inputs, opts.batching, usize::MAX, false, opts.jobs);

@@ -6,11 +6,22 @@
 //! sequence reaches the job as exactly the bytes it was. When the literal parts of a template hold
 //! nothing the shell would interpret, the job can be run directly (execvp) instead of through
 //! `sh -c`: rendering into an argument vector gives the same words the shell would have built.
+//!
+//! `{= perl expression =}`, `--rpl` tags and `--plus` are evaluated natively (`perl`, `rpl`):
+//! each is compiled once, when the template is parsed, and run on each value it selects.
+
+mod perl;
+mod rpl;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::job::{Command, Record};
+
+use perl::{Ctx, Program};
+pub use rpl::Rpls;
+use rpl::Skip;
 
 /// Which input values a replacement string selects.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +48,16 @@ pub enum Transform {
     BasenameNoExt,
 }
 
+/// A compiled expression in a token (compared by identity).
+#[derive(Clone, Debug)]
+struct Perl(Arc<Program>);
+
+impl PartialEq for Perl {
+    fn eq(&self, other: &Perl) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum Token {
     /// Shell code from the command words, copied as is.
@@ -46,6 +67,8 @@ enum Token {
     /// White space between shell words.
     Space(Vec<u8>),
     Value(Selector, Transform),
+    /// `{= perl expression =}`, a `--rpl` or `--plus` string: the selected values, evaluated.
+    Perl(Selector, Perl),
     /// `{#}`
     Seq,
     /// `{%}`
@@ -58,6 +81,8 @@ pub struct Syntax<'a> {
     pub replace: Option<&'a [u8]>,
     /// `--header`: names that stand for column positions (`{name}` is `{position}`).
     pub names: &'a [(Vec<u8>, usize)],
+    /// `--rpl` and `--plus` replacement strings.
+    pub rpls: &'a Rpls,
 }
 
 /// A parsed command template.
@@ -73,6 +98,12 @@ pub struct Template {
     direct: bool,
     /// The shell is csh or tcsh: values are quoted for it (`quote_csh`).
     csh: bool,
+    /// `{choose_k}`, `{uniq}`: jobs to skip.
+    skip: Vec<Skip>,
+    /// `{##}`, `{0#}`: the number of jobs (`set_total`).
+    total: u64,
+    /// `{0%}`: the number of job slots (`for_slots`).
+    slots: usize,
 }
 
 /// What one job's rendering needs to know.
@@ -85,7 +116,7 @@ pub struct JobView<'a> {
 impl Template {
     /// Parse the command words. `quote_words` is `-q`: the words themselves are quoted.
     /// `append_input` adds ` {}` when the words hold no replacement string.
-    /// Fails on a `{= perl expression =}`, which forkpool cannot evaluate.
+    /// Fails on a `{= perl expression =}` outside the subset forkpool evaluates.
     pub fn parse(
         words: &[Vec<u8>],
         quote_words: bool,
@@ -101,28 +132,32 @@ impl Template {
                 context: false,
                 direct: false,
                 csh: false,
+                skip: Vec::new(),
+                total: 0,
+                slots: 1,
             });
         }
-        refuse_perl(words, syntax)?;
+        let words = merge_expressions(words);
+        let mut skip = Vec::new();
         for (i, word) in words.iter().enumerate() {
             if i > 0 {
                 tokens.push(Token::Space(b" ".to_vec()));
             }
             if quote_words {
                 let mut inner = Vec::new();
-                parse_into(word, syntax, &mut inner, |text, toks| {
+                parse_into(word, syntax, &mut inner, &mut skip, |text, toks| {
                     if !text.is_empty() {
                         toks.push(Token::Code(text.to_vec()))
                     }
-                });
+                })?;
                 tokens.push(Token::Quoted(inner));
             } else {
-                parse_into(word, syntax, &mut tokens, push_code);
+                parse_into(word, syntax, &mut tokens, &mut skip, push_code)?;
             }
         }
         fn has_value(tokens: &[Token]) -> bool {
             tokens.iter().any(|t| match t {
-                Token::Value(..) | Token::Seq | Token::Slot => true,
+                Token::Value(..) | Token::Perl(..) | Token::Seq | Token::Slot => true,
                 Token::Quoted(inner) => has_value(inner),
                 _ => false,
             })
@@ -142,6 +177,58 @@ impl Template {
             context,
             direct,
             csh: false,
+            skip,
+            total: 0,
+            slots: 1,
+        })
+    }
+
+    /// The command must run in a shell (its first word names an exported bash function).
+    pub fn in_shell(mut self, shell: bool) -> Template {
+        self.direct &= !shell;
+        self
+    }
+
+    /// `{0%}` pads the slot number to the width of the number of slots.
+    pub fn for_slots(mut self, slots: usize) -> Template {
+        self.slots = slots;
+        self
+    }
+
+    /// Whether the template needs the number of jobs (`{##}`, `{0#}`, `total_jobs()`).
+    pub fn needs_total(&self) -> bool {
+        fn any(tokens: &[Token]) -> bool {
+            tokens.iter().any(|t| match t {
+                Token::Perl(_, p) => p.0.needs_total(),
+                Token::Quoted(inner) => any(inner),
+                _ => false,
+            })
+        }
+        any(&self.tokens)
+    }
+
+    /// The number of jobs, for `{##}`, `{0#}` and `total_jobs()`.
+    pub fn set_total(&mut self, total: u64) {
+        self.total = total;
+    }
+
+    /// Whether `{choose_k}` or `{uniq}` skip this job (GNU parallel: its values are not
+    /// strictly increasing, or not all different). A skipped job keeps its sequence number.
+    pub fn skips(&self, records: &[Record]) -> bool {
+        if self.skip.is_empty() {
+            return false;
+        }
+        let all: Vec<&[u8]> = records
+            .iter()
+            .flat_map(|r| r.iter().map(Vec::as_slice))
+            .collect();
+        self.skip.iter().any(|s| match s {
+            Skip::UnlessIncreasing => all.windows(2).any(|w| w[0] >= w[1]),
+            Skip::UnlessUnique => {
+                let mut sorted = all.clone();
+                sorted.sort_unstable();
+                sorted.windows(2).any(|w| w[0] == w[1])
+            }
         })
     }
 
@@ -185,6 +272,12 @@ impl Template {
     }
 
     fn render(&self, job: &JobView, sink: &mut impl Sink) {
+        let ctx = Ctx {
+            seq: job.seq,
+            slot: job.slot,
+            total: self.total,
+            slots: self.slots,
+        };
         // `{n}` and `{-n}` index the job's values in order, whichever records they came from.
         let all: Vec<&[u8]> = job
             .records
@@ -192,7 +285,7 @@ impl Template {
             .flat_map(|r| r.iter().map(Vec::as_slice))
             .collect();
         if !self.context {
-            return render_tokens(&self.tokens, &all, &all, job, sink);
+            return render_tokens(&self.tokens, &all, &all, &ctx, sink);
         }
         // -X: a word (a run of tokens between spaces) that holds `{}` (or `{.}`...) is repeated
         // once per value, `{}` standing for that value alone; `{n}` still indexes all of them.
@@ -208,49 +301,112 @@ impl Template {
                 .position(|t| matches!(t, Token::Space(_)))
                 .map_or(self.tokens.len(), |p| start + p);
             let word = &self.tokens[start..end];
-            if word
-                .iter()
-                .any(|t| matches!(t, Token::Value(Selector::All, _)))
-                && !all.is_empty()
+            if word.iter().any(|t| {
+                matches!(
+                    t,
+                    Token::Value(Selector::All, _) | Token::Perl(Selector::All, _)
+                )
+            }) && !all.is_empty()
             {
                 for (i, v) in all.iter().enumerate() {
                     if i > 0 {
                         sink.space(b" ");
                     }
-                    render_tokens(word, &all, std::slice::from_ref(v), job, sink);
+                    render_tokens(word, &all, std::slice::from_ref(v), &ctx, sink);
                 }
             } else {
-                render_tokens(word, &all, &all, job, sink);
+                render_tokens(word, &all, &all, &ctx, sink);
             }
             start = end;
         }
     }
 }
 
-/// Refuse a `{= perl expression =}`. As in GNU parallel, one starts at `{=` and ends at the next
-/// `=}`, across command words (the shell splits `{= s/a/b/ =}` into three); a `{=` with no `=}`
-/// after it is plain text, and so is the `-I` string wherever it occurs.
-fn refuse_perl(words: &[Vec<u8>], syntax: &Syntax) -> Result<()> {
-    let text = words.join(&b' ');
-    let replace = syntax.replace.filter(|r| !r.is_empty());
-    let mut i = 0;
-    while i < text.len() {
-        if let Some(r) = replace.filter(|r| text[i..].starts_with(r)) {
-            i += r.len();
-            continue;
+/// Whether a command word may use the number of jobs (`{##}`, `{0#}`, `total_jobs()`), judged on
+/// its text before parsing (the inputs must be copied to count them before they are opened).
+pub fn may_need_total(word: &[u8]) -> bool {
+    [&b"##"[..], b"0#", b"total_jobs"]
+        .iter()
+        .any(|n| word.windows(n.len()).any(|w| w == *n))
+}
+
+/// GNU parallel's `merge_rpl_parts`: the shell splits `{= s/a/b/ =}` into three words; a word
+/// with a `{=` that no `=}` closes is joined (with a space) to the words after it until one does.
+fn merge_expressions(words: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    fn open(w: &[u8]) -> bool {
+        // After removing each closed `{= ... =}`, is a `{=` left?
+        let mut i = 0;
+        let mut open = false;
+        while i + 1 < w.len() {
+            if w[i..].starts_with(b"{=") {
+                open = true;
+                i += 2;
+            } else if w[i..].starts_with(b"=}") && open {
+                open = false;
+                i += 2;
+            } else {
+                i += 1;
+            }
         }
-        if text[i..].starts_with(b"{=")
-            && let Some(len) = text[i + 2..].windows(2).position(|w| w == b"=}")
-        {
-            let expr = String::from_utf8_lossy(&text[i..i + 2 + len + 2]);
-            return Err(Error::new(format!(
-                "perl expressions {{= ... =}} are not supported: {expr}"
-            ))
-            .with_hint("use a shell command instead, e.g. $(echo {} | sed s/a/b/)"));
-        }
-        i += 1;
+        open
     }
-    Ok(())
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(words.len());
+    let mut joining = false;
+    for w in words {
+        match out.last_mut() {
+            Some(last) if joining => {
+                last.push(b' ');
+                last.extend_from_slice(w);
+            }
+            _ => out.push(w.clone()),
+        }
+        joining = open(out.last().expect("pushed"));
+    }
+    out
+}
+
+/// A `{= expression =}` at the start of `rest`: its length, position and program.
+fn expression(rest: &[u8]) -> Option<Result<(usize, Option<i64>, Program)>> {
+    let body_start = 2;
+    let end = rest[body_start..].windows(2).position(|w| w == b"=}")? + body_start;
+    // The innermost `{=` pairs with the `=}` (GNU: `{={==}` holds one expression).
+    if rest[body_start..end].windows(2).any(|w| w == b"{=") {
+        return None;
+    }
+    let body = &rest[body_start..end];
+    let digits = body
+        .iter()
+        .enumerate()
+        .take_while(|&(i, &b)| b.is_ascii_digit() || (i == 0 && b == b'-'))
+        .count();
+    let position = std::str::from_utf8(&body[..digits])
+        .ok()
+        .and_then(|d| d.parse::<i64>().ok());
+    let expr = if position.is_some() {
+        &body[digits..]
+    } else {
+        body
+    };
+    Some(
+        Program::parse(expr)
+            .map(|p| (end + 2, position, p))
+            .map_err(|why| {
+                Error::new(format!(
+                    "{}: {why}",
+                    String::from_utf8_lossy(&rest[..end + 2])
+                ))
+                .with_hint(rpl::HINT)
+            }),
+    )
+}
+
+/// The selector of an expression's position (`{=2 ...=}`, `{-1..}`).
+fn selector(position: Option<i64>) -> Selector {
+    match position {
+        Some(n) if n > 0 => Selector::Pos(n as usize),
+        Some(n) if n < 0 => Selector::FromEnd(n.unsigned_abs() as usize),
+        _ => Selector::All,
+    }
 }
 
 fn push_code(text: &[u8], tokens: &mut Vec<Token>) {
@@ -282,11 +438,32 @@ fn parse_into(
     word: &[u8],
     syntax: &Syntax,
     tokens: &mut Vec<Token>,
+    skip: &mut Vec<Skip>,
     lit: impl Fn(&[u8], &mut Vec<Token>),
-) {
+) -> Result<()> {
     let mut text_start = 0;
     let mut i = 0;
     while i < word.len() {
+        if word[i..].starts_with(b"{=")
+            && let Some(found) = expression(&word[i..])
+        {
+            let (len, position, program) = found?;
+            lit(&word[text_start..i], tokens);
+            tokens.push(Token::Perl(selector(position), Perl(Arc::new(program))));
+            i += len;
+            text_start = i;
+            continue;
+        }
+        if !syntax.rpls.is_empty()
+            && let Some(found) = syntax.rpls.at(&word[i..])?
+        {
+            lit(&word[text_start..i], tokens);
+            tokens.push(Token::Perl(selector(found.position), Perl(found.program)));
+            skip.extend(found.skip);
+            i += found.len;
+            text_start = i;
+            continue;
+        }
         if let Some(r) = syntax
             .replace
             .filter(|r| !r.is_empty() && word[i..].starts_with(r))
@@ -310,6 +487,7 @@ fn parse_into(
         i += 1;
     }
     lit(&word[text_start..], tokens);
+    Ok(())
 }
 
 /// The token for the inside of `{...}`, or None when it is not a replacement string.
@@ -376,7 +554,7 @@ fn starts_with_value(tokens: &[Token]) -> bool {
         match t {
             Token::Code(c) if c.contains(&b'=') => return false,
             Token::Code(_) => {}
-            Token::Value(..) | Token::Seq | Token::Slot => return true,
+            Token::Value(..) | Token::Perl(..) | Token::Seq | Token::Slot => return true,
             // -q quotes every word anyway.
             Token::Quoted(_) | Token::Space(_) => return false,
         }
@@ -401,6 +579,8 @@ fn is_direct(tokens: &[Token]) -> bool {
             // To the shell a newline ends the command; only a blank separates words.
             Token::Space(s) if s.contains(&b'\n') => return false,
             Token::Space(_) => first_word = false,
+            // `uq()` makes a value shell code.
+            Token::Perl(_, p) if p.0.may_unquote() => return false,
             _ => {}
         }
     }
@@ -412,13 +592,7 @@ fn is_direct(tokens: &[Token]) -> bool {
 /// A `{n}` with no value (a column a short --colsep line lacks, the short last group of -N)
 /// renders as nothing at all, not as a quoted empty value: as in GNU parallel, a word that is
 /// only such replacements disappears from the command, while a value that is empty gives `''`.
-fn render_tokens(
-    tokens: &[Token],
-    all: &[&[u8]],
-    each: &[&[u8]],
-    job: &JobView,
-    sink: &mut impl Sink,
-) {
+fn render_tokens(tokens: &[Token], all: &[&[u8]], each: &[&[u8]], job: &Ctx, sink: &mut impl Sink) {
     for t in tokens {
         match t {
             Token::Code(c) => sink.code(c),
@@ -447,8 +621,32 @@ fn render_tokens(
                     sink.value(&transform(v, *tf));
                 }
             }
+            Token::Perl(Selector::All, p) => {
+                for (i, v) in each.iter().enumerate() {
+                    if i > 0 {
+                        sink.space(b" ");
+                    }
+                    evaluate(&p.0, v, job, sink);
+                }
+            }
+            Token::Perl(sel, p) => {
+                if let Some(v) = positional(all, sel) {
+                    evaluate(&p.0, v, job, sink);
+                }
+            }
         }
     }
+}
+
+/// An expression's value: quoted as any value, unless it called `uq()`.
+fn evaluate(p: &Program, v: &[u8], ctx: &Ctx, sink: &mut impl Sink) {
+    p.eval_with(v, ctx, |out, unquoted| {
+        if unquoted {
+            sink.code(out)
+        } else {
+            sink.value(out)
+        }
+    })
 }
 
 /// The value `{n}` or `{-n}` selects, if there is one.
@@ -684,5 +882,68 @@ mod tests {
         assert_eq!(dirname(b"a"), b".");
         assert_eq!(dirname(b"/a"), b"/");
         assert_eq!(dirname(b"a/b/"), b"a");
+    }
+}
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn word() -> impl Strategy<Value = Vec<u8>> {
+        let atoms = prop_oneof![
+            Just(b"{=".to_vec()),
+            Just(b"=}".to_vec()),
+            Just(b"{".to_vec()),
+            Just(b"}".to_vec()),
+            Just(b"{}".to_vec()),
+            Just(b"s/a/b/".to_vec()),
+            Just(b"$_".to_vec()),
+            Just(b"+/".to_vec()),
+            Just(b":-".to_vec()),
+            Just(b"##".to_vec()),
+            Just(b"choose_k".to_vec()),
+            "[-0-9a-z/.:%#^,()\\ *+?]{1,3}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 1..3),
+        ];
+        proptest::collection::vec(atoms, 0..8).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any --rpl definition is taken or refused, and a word that uses it parses or is refused.
+        #[test]
+        fn any_rpl_definition_is_taken_or_refused(def in word(), use_ in word()) {
+            if let Ok(rpls) = Rpls::new(&[def], false) {
+                let syntax = Syntax { replace: None, names: &[], rpls: &rpls };
+                if let Ok(t) = Template::parse(&[use_], false, false, true, &syntax) {
+                    let records: Vec<Record> = vec![vec![b"a.b".to_vec()]];
+                    let _ = t.shell_line(&JobView { records: &records, seq: 1, slot: 1 });
+                }
+            }
+        }
+
+        /// Any command words, with --plus and a --rpl with a group, parse or are refused, and a
+        /// template that parses renders any values.
+        #[test]
+        fn any_command_parses_or_is_refused(
+            words in proptest::collection::vec(word(), 1..4),
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..6), 0..3),
+        ) {
+            static RPLS: std::sync::LazyLock<Rpls> = std::sync::LazyLock::new(|| {
+                Rpls::new(&[br"{r(\d+)} s/a/$$1/".to_vec()], true).unwrap()
+            });
+            let syntax = Syntax { replace: None, names: &[], rpls: &RPLS };
+            for context in [false, true] {
+                if let Ok(t) = Template::parse(&words, false, context, true, &syntax) {
+                    let records: Vec<Record> = vec![values.clone()];
+                    let job = JobView { records: &records, seq: 3, slot: 1 };
+                    let _ = t.command(&job);
+                    let _ = t.shell_line(&job);
+                    let _ = t.skips(&records);
+                }
+            }
+        }
     }
 }
