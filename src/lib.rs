@@ -183,8 +183,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         _ => Default::default(),
     };
     let (logged, logged_whole) = (earlier.jobs, earlier.whole);
+    let mut _scratch = None;
     let source: Box<dyn JobSource + '_> = if let Some(pipe) = &opts.pipe {
-        let inner = scheduler::pipe::source(pipe, &opts.output.tmpdir, slots)?;
+        let (inner, scratch) = scheduler::pipe::source(pipe, &opts.output.tmpdir, slots)?;
+        _scratch = scratch;
         if opts.resume == options::Resume::No {
             inner
         } else {

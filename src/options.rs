@@ -404,6 +404,16 @@ impl Options {
                     }
                 },
             };
+            if protocol == Protocol::Json && (cli.send.is_some() || cli.send_null) {
+                return Err(Error::new(
+                    "--send and --send-null have no effect with --protocol json: each request is a JSON object",
+                )
+                .with_hint("drop them, or use --protocol line or end=STR"));
+            }
+            if cli.dry_run {
+                return Err(Error::new("--persistent cannot be used with --dry-run")
+                    .with_hint("run the worker on a few inputs instead"));
+            }
             Some(Persistent {
                 command: command.join(&b' '),
                 send: cli
@@ -562,6 +572,12 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
             "run the pipe again, with --resume-failed to skip the blocks that succeeded",
         );
     }
+    if cli.pipepart && cli.round_robin {
+        return refuse(
+            "--round-robin",
+            "use --pipe --round-robin, or --pipepart --block -N for N blocks per job slot",
+        );
+    }
     if cli.round_robin && (cli.cat || cli.fifo) {
         return refuse(
             "--round-robin and --cat or --fifo",
@@ -637,7 +653,14 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
                 .with_hint("give a size like 10M"));
             }
             None => match parse_gnu_size(t) {
-                Some(n) if n > 0 => (n.min(usize::MAX as u64 / 4) as usize, None),
+                // As GNU parallel: a block of 2 GiB or more is cut down to 2 GiB - 1.
+                Some(n) if n >= 1 << 31 => {
+                    crate::diag::warn(&format!(
+                        "--block {t} is 2 GiB or more; using 2 GiB - 1 (2147483647 bytes)"
+                    ));
+                    ((1 << 31) - 1, None)
+                }
+                Some(n) if n > 0 => (n as usize, None),
                 _ => {
                     return Err(Error::new(format!("--block {t:?} is not a size"))
                         .with_hint("write it like 512K, 10M or 1G"));

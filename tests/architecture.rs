@@ -14,7 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("template", &["job", "error"]),
     ("input", &["job", "error", "diag"]),
     ("exec", &["job", "error", "template"]),
-    ("options", &["job", "error", "cli", "exec", "input"]),
+    ("options", &["job", "error", "diag", "cli", "exec", "input"]),
     ("output", &["job", "error", "diag", "options"]),
     ("report", &["job", "error", "diag", "options"]),
     (

@@ -2,6 +2,7 @@
 //! stdin, and each reply on its stdout is one job's output. Faults (a worker that dies, hangs,
 //! or breaks the protocol) cost the job in flight only.
 
+use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -92,10 +93,20 @@ fn a_worker_that_dies_fails_only_its_job_and_is_replaced() {
         .collect();
     assert_eq!(failed, [("42".to_string(), "3".to_string())]);
 
-    // With --retries 2 job 42 is tried three times, each time on a fresh worker.
+    // --retries 3 (three attempts in all, as in GNU parallel) tries job 42 three times, each
+    // on a fresh worker, and costs no other job: the slot is not retired for it.
+    let tries = dir.path().join("tries");
+    let counting = worker(
+        &dir,
+        "count.py",
+        &format!(
+            "import os, sys\nfor l in sys.stdin:\n    if l.strip() == 'die':\n        open({:?}, 'a').write('x')\n        os._exit(3)\n    print(l.strip(), flush=True)\n",
+            tries.display().to_string()
+        ),
+    );
     let out = forkpool()
-        .args(["--persistent", "-j2", "--retries", "3", "--joblog", "-"])
-        .arg(&cmd)
+        .args(["--persistent", "-j1", "--retries", "3", "--joblog", "-"])
+        .arg(&counting)
         .write_stdin(input)
         .timeout(Duration::from_secs(60))
         .output()
@@ -106,9 +117,86 @@ fn a_worker_that_dies_fails_only_its_job_and_is_replaced() {
         .find(|l| l.starts_with("42\t"))
         .expect("job 42 in the joblog");
     assert_eq!(row.split('\t').nth(6), Some("3"), "{row}");
+    assert_eq!(std::fs::read_to_string(&tries).unwrap(), "xxx");
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout.lines().count(), 1 + 100 + 99, "every other job ran");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("retired"), "{err}");
+}
+
+#[test]
+fn a_late_reply_after_a_timeout_does_not_count() {
+    let dir = TempDir::new("persist-late");
+    // On TERM it answers the job it hung on, then exits.
+    let cmd = worker(
+        &dir,
+        "late.py",
+        r#"
+import signal, sys, time
+cur = [None]
+def term(*a):
+    print("late-" + str(cur[0]), flush=True)
+    sys.exit(1)
+signal.signal(signal.SIGTERM, term)
+for l in sys.stdin:
+    cur[0] = l.strip()
+    if cur[0] == "2":
+        time.sleep(100)
+    print("ok-" + cur[0], flush=True)
+"#,
+    );
+    let out = forkpool()
+        .args(["--persistent", "-j1", "-k", "--timeout", "1", &cmd])
+        .write_stdin("1\n2\n3\n4\n")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok-1\nok-3\nok-4\n");
+}
+
+#[test]
+fn requests_that_would_break_the_framing_are_refused_per_job() {
+    let dir = TempDir::new("persist-frame");
+    let cmd = worker(&dir, "upper.py", UPPER);
+    // A value with a newline cannot go as one line: that job fails, the others run.
+    let out = forkpool()
+        .args(["--persistent", "-0", "-j1", "-k", &cmd])
+        .write_stdin("a\0b\nc\0d\0")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "A\nD\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("job 2 cannot be sent"));
+    // Two lines for one request put the worker out of step: the next job must not get the
+    // second line.
+    let out = forkpool()
+        .args(["--persistent", "-j1", "-k"])
+        .arg("while read x; do printf 'r-%s\\nextra-%s\\n' $x $x; done")
+        .write_stdin("1\n2\n3\n")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "r-1\nr-2\nr-3\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote more than one reply to job 1"));
+}
+
+#[test]
+fn json_requests_carry_bytes_that_are_not_utf8_as_base64() {
+    let dir = TempDir::new("persist-b64");
+    let cmd = worker(
+        &dir,
+        "echo.py",
+        "import json, sys\nfor l in sys.stdin:\n    r = json.loads(l)\n    print(json.dumps({'stdout': repr(r.get('args')) + ' ' + repr(r.get('args_base64')) + '\\n'}), flush=True)\n",
+    );
+    let out = forkpool()
+        .args(["--persistent", "--protocol", "json", &cmd, ":::"])
+        .arg(std::ffi::OsStr::from_bytes(b"a\xffb"))
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "None ['Yf9i']\n");
 }
 
 #[test]

@@ -388,3 +388,140 @@ fn impossible_combinations_exit_255_with_a_reason() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn round_robin_sends_the_header_once_per_job_and_a_stalled_job_holds_up_no_other() {
+    let out = forkpool()
+        .args([
+            "--pipe",
+            "--round-robin",
+            "-j1",
+            "--block",
+            "20",
+            "--header",
+            "1",
+        ])
+        .arg("tr '\\n' ' '")
+        .write_stdin((1..=30).map(|i| format!("{i}\n")).collect::<String>())
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let want: String = (1..=30).map(|i| format!("{i} ")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+
+    // Slot 1's job stops reading until slot 2's has read 250,000 lines: a block owed to a job
+    // that does not read must not keep the others from theirs.
+    let dir = TempDir::new("rr-stall");
+    let release = dir.path().join("release");
+    let cmd = format!(
+        "if [ {{%}} = 1 ]; then head -c 10 > /dev/null; while [ ! -e {r} ]; do sleep 0.05; done; \
+         else head -n 250000 | wc -l; touch {r}; cat > /dev/null; fi",
+        r = release.display()
+    );
+    let input: String = (1..=300_000).map(|i| format!("{i}\n")).collect();
+    let out = forkpool()
+        .args(["--pipe", "--round-robin", "-j2", "--block", "100k", &cmd])
+        .write_stdin(input)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "250000");
+}
+
+#[test]
+fn a_run_that_stops_early_leaves_no_cat_or_fifo_file() {
+    let dir = TempDir::new("pipe-early");
+    let input: String = (1..=200_000).map(|i| format!("{i}\n")).collect();
+    for mode in ["--cat", "--fifo"] {
+        forkpool()
+            .args([
+                "--pipe",
+                mode,
+                "--block",
+                "10k",
+                "-j2",
+                "--halt",
+                "now,fail=1",
+                "--tmpdir",
+            ])
+            .arg(dir.path())
+            .arg("exit 1")
+            .write_stdin(input.clone())
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(1);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{mode} left {left:?}");
+    }
+}
+
+#[test]
+fn odd_cuts_agree_with_pipe_and_gnu() {
+    // A huge --block is cut down (as GNU) instead of allocated.
+    let out = forkpool()
+        .args(["--pipe", "--block", "1T", "cat"])
+        .write_stdin("1\n2\n")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"1\n2\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 GiB - 1"));
+
+    // A multi-byte --recend across the --block limit: --pipepart cuts where --pipe does.
+    let dir = TempDir::new("pipepart-straddle");
+    let mut data = vec![b'a'; 3000];
+    data[999..1001].copy_from_slice(b"\r\n");
+    data[2000..2002].copy_from_slice(b"\r\n");
+    let f = dir.path().join("in");
+    std::fs::write(&f, &data).unwrap();
+    for mode in ["--pipe", "--pipepart"] {
+        let out = forkpool()
+            .args([
+                mode,
+                "-a",
+                f.to_str().unwrap(),
+                "--block",
+                "1000",
+                "--recend",
+                "\\r\\n",
+                "-k",
+                "wc -c",
+            ])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "1001\n1001\n998\n",
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn a_regexp_cut_waits_for_the_rest_of_its_match() {
+    // The second newline arrives later: `\n+` must take both, however the input is read.
+    let mut child = std::process::Command::new(crate::support::bin())
+        .args([
+            "--pipe", "-k", "--regexp", "--recend", "\\n+", "-N", "1", "wc -c",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    use std::io::Write;
+    stdin.write_all(b"a\n").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stdin.write_all(b"\nb\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "3\n2\n");
+}

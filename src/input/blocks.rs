@@ -53,8 +53,10 @@ impl Split {
         Regex::new(&format!("(?:{end})()(?:{start})")).map(Split::Regex)
     }
 
-    /// The first cut after `from` (a record is never empty), if `buf` shows one.
-    pub fn next(&self, buf: &[u8], from: usize) -> Option<usize> {
+    /// The first cut after `from` (a record is never empty), if `buf` shows one. Unless `eof`,
+    /// more bytes may follow `buf`, and a regular expression whose match reaches its end might
+    /// match more: such a cut is not final yet.
+    pub fn next(&self, buf: &[u8], from: usize, eof: bool) -> Option<usize> {
         match self {
             Split::Literal { end, start } => {
                 // A record holds at least its recend, or at least one byte before a recstart.
@@ -76,6 +78,10 @@ impl Split {
                 while at <= buf.len() {
                     let caps = re.captures_at(buf, at)?;
                     let cut = caps.get(1).map_or(0, |m| m.start());
+                    let end = caps.get(0).map_or(0, |m| m.end());
+                    if !eof && end == buf.len() {
+                        return None;
+                    }
                     if cut > from {
                         return Some(cut);
                     }
@@ -90,7 +96,7 @@ impl Split {
     }
 
     /// The last cut after `from` and at most at `limit`.
-    pub fn last(&self, buf: &[u8], from: usize, limit: usize) -> Option<usize> {
+    pub fn last(&self, buf: &[u8], from: usize, limit: usize, eof: bool) -> Option<usize> {
         let limit = limit.min(buf.len());
         if limit <= from {
             return None;
@@ -106,7 +112,7 @@ impl Split {
             _ => {
                 let mut last = None;
                 let mut at = from;
-                while let Some(cut) = self.next(buf, at).filter(|&c| c <= limit) {
+                while let Some(cut) = self.next(buf, at, eof).filter(|&c| c <= limit) {
                     last = Some(cut);
                     at = cut;
                 }
@@ -116,7 +122,7 @@ impl Split {
     }
 
     /// Up to `want` cuts after `from`: where the last one is, and how many there were.
-    pub fn advance(&self, buf: &[u8], from: usize, want: usize) -> (usize, usize) {
+    pub fn advance(&self, buf: &[u8], from: usize, want: usize, eof: bool) -> (usize, usize) {
         // One pass of memchr's iterator is far faster than a search per record.
         let byte = match self {
             Split::Literal { end, start } if start.is_empty() && end.len() == 1 => Some(end[0]),
@@ -134,7 +140,7 @@ impl Split {
         }
         let (mut at, mut found) = (from, 0);
         while found < want {
-            match self.next(buf, at) {
+            match self.next(buf, at, eof) {
                 Some(c) => {
                     at = c;
                     found += 1;
@@ -154,7 +160,7 @@ impl Split {
                 let mut from = 0;
                 let mut record_start = 0;
                 loop {
-                    let cut = self.next(block, from);
+                    let cut = self.next(block, from, true);
                     let stop = cut.unwrap_or(block.len());
                     let mut body = &block[record_start..stop];
                     if body.starts_with(start) {
@@ -183,7 +189,8 @@ impl Split {
                 }
                 out.extend_from_slice(&block[copied..]);
             }
-            Split::Lines(_) => out.extend_from_slice(block),
+            // As GNU parallel: with -L every newline goes.
+            Split::Lines(_) => out.extend(block.iter().filter(|&&b| b != b'\n')),
         }
         out
     }
@@ -193,7 +200,7 @@ impl Header {
     /// The header's length at the front of `buf`, once `buf` holds enough to tell (or `eof`).
     fn len(&self, buf: &[u8], eof: bool) -> Option<usize> {
         match self {
-            Header::Lines(n) => match Split::Lines(*n).next(buf, 0) {
+            Header::Lines(n) => match Split::Lines(*n).next(buf, 0, eof) {
                 Some(end) => Some(end),
                 None if eof => Some(buf.len()),
                 None => None,
@@ -247,6 +254,17 @@ impl<R: Read> BlockReader<R> {
         }
     }
 
+    /// A new buffer's size: the block and a read's worth, up to 64 MiB to begin with (a huge
+    /// --block grows only as the input fills it).
+    fn first_size(&self) -> usize {
+        self.cut.block.clamp(READ_CHUNK, 64 << 20) + READ_CHUNK
+    }
+
+    /// The `--header` at the front of every block (empty before the first block is read).
+    pub fn header(&self) -> &[u8] {
+        self.header.as_deref().unwrap_or_default()
+    }
+
     /// Where the records start in `buf`.
     fn head(&self) -> usize {
         self.header.as_ref().map_or(0, Vec::len)
@@ -258,9 +276,11 @@ impl<R: Read> BlockReader<R> {
             return Ok(false);
         }
         if self.buf.len() - self.filled < READ_CHUNK / 4 {
-            // Zeroed memory from the allocator is fresh pages, not a memset.
+            // Zeroed memory from the allocator is fresh pages, not a memset (as resize would).
             let want = (self.buf.len() * 2).max(self.filled + READ_CHUNK);
-            self.buf.resize(want, 0);
+            let mut bigger = vec![0; want];
+            bigger[..self.filled].copy_from_slice(&self.buf[..self.filled]);
+            self.buf = bigger;
         }
         loop {
             match self.src.read(&mut self.buf[self.filled..]) {
@@ -295,7 +315,7 @@ impl<R: Read> BlockReader<R> {
     /// The next block (header included), or None at the end of the input.
     pub fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
         if self.header.is_none() {
-            self.buf = vec![0; self.cut.block.max(READ_CHUNK) + READ_CHUNK];
+            self.buf = vec![0; self.first_size()];
             self.read_header()?;
         }
         let head = self.head();
@@ -303,7 +323,10 @@ impl<R: Read> BlockReader<R> {
             let data = &self.buf[..self.filled];
             if let Some(n) = self.cut.records {
                 let (at, found) = self.counted;
-                let (more_at, more) = self.cut.split.advance(data, at.max(head), n - found);
+                let (more_at, more) =
+                    self.cut
+                        .split
+                        .advance(data, at.max(head), n - found, self.eof);
                 let (at, found) = (more_at, found + more);
                 self.counted = (at, found);
                 if found == n {
@@ -319,11 +342,11 @@ impl<R: Read> BlockReader<R> {
                     break self.filled;
                 }
                 if self.filled >= limit || self.eof {
-                    if let Some(c) = self.cut.split.last(data, head, limit) {
+                    if let Some(c) = self.cut.split.last(data, head, limit, self.eof) {
                         break c;
                     }
                     // A record longer than the block: this block holds it whole.
-                    if let Some(c) = self.cut.split.next(data, head) {
+                    if let Some(c) = self.cut.split.next(data, head, self.eof) {
                         self.grew = true;
                         break c;
                     }
@@ -341,7 +364,7 @@ impl<R: Read> BlockReader<R> {
         self.counted = (0, 0);
         // The rest starts the next buffer, behind the header.
         let header = self.header.as_deref().unwrap_or_default();
-        let mut next = vec![0; self.buf.len().max(self.cut.block + READ_CHUNK)];
+        let mut next = vec![0; self.first_size().max(head + self.filled - cut + READ_CHUNK)];
         next[..head].copy_from_slice(header);
         let rest = self.filled - cut;
         next[head..head + rest].copy_from_slice(&self.buf[cut..self.filled]);
@@ -415,7 +438,7 @@ impl Parts {
                 Some(c) => c,
                 None => {
                     self.grew = true;
-                    self.next_cut(limit)?.unwrap_or(self.size)
+                    self.next_cut(from, limit)?.unwrap_or(self.size)
                 }
             }
         };
@@ -423,24 +446,26 @@ impl Parts {
         Ok(Some((from, end - from)))
     }
 
-    /// The last cut in (from, limit], looking back from `limit` a window at a time.
-    fn last_cut(&self, from: u64, limit: u64) -> io::Result<Option<u64>> {
-        // Bytes past a cut that must be seen to confirm it, and the overlap between windows
-        // that keeps a separator across their border in view.
-        let (ahead, overlap) = match &self.cut.split {
+    /// Bytes past a cut that must be seen to confirm it, and the overlap between windows that
+    /// keeps a separator across their border in view.
+    fn reach(&self) -> (u64, u64) {
+        match &self.cut.split {
             Split::Literal { end, start } => (start.len() as u64, (end.len() + start.len()) as u64),
             _ => (4096, 4096),
-        };
+        }
+    }
+
+    /// The last cut in (from, limit], looking back from `limit` a window at a time.
+    fn last_cut(&self, from: u64, limit: u64) -> io::Result<Option<u64>> {
+        let (ahead, overlap) = self.reach();
         let mut hi = limit;
         loop {
             let lo = hi.saturating_sub(WINDOW).max(from);
             let end = (hi + ahead).min(self.size);
             let buf = read_at(&self.file, lo, end - lo)?;
-            if let Some(c) =
-                self.cut
-                    .split
-                    .last(&buf, (from.max(lo) - lo) as usize, (hi - lo) as usize)
-            {
+            let eof = end >= self.size;
+            let (first, last) = ((from.max(lo) - lo) as usize, (hi - lo) as usize);
+            if let Some(c) = self.cut.split.last(&buf, first, last, eof) {
                 return Ok(Some(lo + c as u64));
             }
             if lo == from {
@@ -450,23 +475,28 @@ impl Parts {
         }
     }
 
-    /// The first cut after `from`.
-    fn next_cut(&self, from: u64) -> io::Result<Option<u64>> {
-        let mut lo = from;
+    /// The first cut after `after` (and after `from`, where the block starts): the end of a
+    /// record longer than the block.
+    fn next_cut(&self, from: u64, after: u64) -> io::Result<Option<u64>> {
+        let (_, overlap) = self.reach();
+        // A separator may begin before `after` and end past it.
+        let mut lo = after.saturating_sub(overlap).max(from);
         let mut len = WINDOW;
         while lo < self.size {
             let buf = read_at(&self.file, lo, len.min(self.size - lo))?;
             let eof = lo + buf.len() as u64 >= self.size;
-            if let Some(c) = self.cut.split.next(&buf, 0)
-                && (c < buf.len() || eof)
-            {
-                return Ok(Some(lo + c as u64));
+            let mut at = (from.max(lo) - lo) as usize;
+            while let Some(c) = self.cut.split.next(&buf, at, eof) {
+                if lo + c as u64 > after && (c < buf.len() || eof) {
+                    return Ok(Some(lo + c as u64));
+                }
+                at = c;
             }
             if eof {
                 return Ok(None);
             }
             // Look again from a little before the window's end.
-            let step = buf.len().saturating_sub(4096).max(1) as u64;
+            let step = buf.len().saturating_sub(overlap as usize + 1).max(1) as u64;
             lo += step;
             len *= 2;
         }

@@ -166,6 +166,9 @@ struct Server {
     output: ProcOutput,
     /// stderr written between jobs, passed on in whole lines.
     partial: Vec<u8>,
+    /// Being stopped (timed out, broke the protocol): it gets no request, and what it still
+    /// writes to stdout is ignored.
+    doomed: bool,
 }
 
 /// What the scheduler writes besides the output.
@@ -237,6 +240,8 @@ pub struct Scheduler<'a, E: Executor> {
     paused: bool,
     /// `--persistent`: each slot's worker command, by process index.
     servers: HashMap<usize, usize>,
+    /// A slot was freed while jobs were being started: start jobs again.
+    refill: bool,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -318,6 +323,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             exits: Vec::new(),
             paused: false,
             servers: HashMap::new(),
+            refill: false,
         };
         if s.extras.joblog.as_ref().is_some_and(Joblog::to_stdout) {
             let r = s.collector.raw(crate::report::joblog::HEADER.as_bytes());
@@ -332,6 +338,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         loop {
             if self.stop.is_none() {
                 self.start_jobs();
+                // A job that failed before it could start freed its slot at once: fill it too.
+                while std::mem::take(&mut self.refill) && self.stop.is_none() {
+                    self.start_jobs();
+                }
             }
             self.tend_workers();
             if self.is_over() {
@@ -720,6 +730,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 outbox: Vec::new(),
                 output: ProcOutput::default(),
                 partial: Vec::new(),
+                doomed: false,
             }))
         } else {
             Role::Worker {
@@ -791,7 +802,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .and_then(|w| w.persistent.as_ref())
             .expect("--persistent");
         let args: Vec<Vec<u8>> = job.records.iter().flatten().cloned().collect();
-        let bytes = persistent::request(&p.protocol, &send, p.null, job.seq, slot, &args);
+        let request = persistent::request(&p.protocol, &send, p.null, job.seq, slot, &args);
         let worker = self.workers.as_mut().map(|w| w.job_started(slot).0);
         let mut header = self
             .opts
@@ -827,6 +838,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             fifo: None,
         });
         self.running += 1;
+        let bytes = match request {
+            Ok(b) => b,
+            Err(why) => {
+                // Never sent: the job fails, the worker stays in step.
+                crate::diag::warn(&format!("job {} cannot be sent: {why}", run.job.seq));
+                self.running -= 1;
+                let ended = Ended {
+                    runtime: Duration::ZERO,
+                    timed_out: false,
+                    stopped: false,
+                };
+                self.complete(*run, ended, Exit::Code(255));
+                self.refill = true;
+                return self.slot_idle(slot);
+            }
+        };
         let deadline = self.deadline_for(now);
         let Some(p) = self.procs[k].as_mut() else {
             return;
@@ -888,6 +915,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let Role::Server(srv) = &mut p.role else {
             return;
         };
+        if std::mem::replace(&mut srv.doomed, true) {
+            return;
+        }
         let slot = srv.slot;
         let taken = srv.job.take();
         match &taken {
@@ -920,6 +950,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let Role::Server(srv) = &mut p.role else {
                 return;
             };
+            if srv.doomed {
+                return;
+            }
             let Some((run, _)) = srv.job.as_ref() else {
                 if srv.replies.pending() {
                     let slot = srv.slot;
@@ -940,7 +973,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 }
             };
             let (mut run, sent) = srv.job.take().expect("checked above");
-            let slot = srv.slot;
+            let (slot, seq) = (srv.slot, run.job.seq);
             p.sup.set_deadline(None);
             for (stream, data) in [(Stream::Out, &reply.stdout), (Stream::Err, &reply.stderr)] {
                 if !data.is_empty() {
@@ -958,6 +991,23 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 stopped: false,
             };
             self.complete(*run, ended, reply.exit);
+            let Some(Role::Server(srv)) = self.procs[k].as_ref().map(|p| &p.role) else {
+                return;
+            };
+            // More than one reply to one request would answer the next job with this one's
+            // output: the worker is out of step.
+            if srv.replies.pending() {
+                return self.break_server(
+                    k,
+                    &format!("the --persistent worker (slot {slot}) wrote more than one reply to job {seq}"),
+                );
+            }
+            if srv.stdin.is_none() {
+                return self.break_server(
+                    k,
+                    &format!("the --persistent worker (slot {slot}) closed its stdin"),
+                );
+            }
             self.slot_idle(slot);
         }
     }
@@ -1192,10 +1242,20 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// Write what a job's stdin takes now; close it when the block is all written.
     fn feed(&mut self, k: usize) {
-        if matches!(
-            self.procs.get(k).and_then(Option::as_ref).map(|p| &p.role),
-            Some(Role::Server(_))
-        ) {
+        if let Some(Role::Server(srv)) = self
+            .procs
+            .get_mut(k)
+            .and_then(Option::as_mut)
+            .map(|p| &mut p.role)
+        {
+            if srv.outbox.is_empty() {
+                // Woken with nothing to send: the pipe reports an error or hang-up (its reader
+                // closed it). Stop watching it; the next reply, or the worker's exit, tells.
+                if let Some((fd, token)) = srv.stdin.take() {
+                    self.reactor.remove(fd.as_fd(), token);
+                }
+                return;
+            }
             return self.send(k);
         }
         let Some(Role::Job(run)) = self
@@ -1262,8 +1322,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         }
                     }
                     Role::Server(srv) if stream == Stream::Out => {
-                        srv.replies.feed(data);
-                        self.take_replies(k);
+                        if !srv.doomed {
+                            srv.replies.feed(data);
+                            self.take_replies(k);
+                        }
                     }
                     Role::Server(srv) => {
                         srv.output.append(data);
@@ -1359,6 +1421,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     srv.partial.push(b'\n');
                     let _ = self.collector.note(&srv.partial);
                 }
+                // Only a worker that died on a job's first attempt counts toward retiring the
+                // slot: a job that kills every worker it is sent to fails after its --retries.
+                let retried = srv.job.as_ref().is_some_and(|(r, _)| r.job.attempts > 1);
+                let blameless = p.sup.timed_out() || p.sup.stopped() || retried;
                 if let Some((run, sent)) = srv.job.take() {
                     // The worker died with a job in flight: the job ends with it.
                     self.running -= 1;
@@ -1374,14 +1440,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 }
                 let stopping = self.stop.is_some();
                 let workers = self.workers.as_mut().expect("workers are on");
-                let actions = workers.proc_ended(
-                    slot,
-                    Kind::Server,
-                    exit,
-                    p.sup.timed_out(),
-                    &srv.output,
-                    stopping,
-                );
+                let actions =
+                    workers.proc_ended(slot, Kind::Server, exit, blameless, &srv.output, stopping);
                 self.carry_out(actions);
             }
             Role::Worker {
@@ -1636,6 +1696,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             match p.sup.tick(now, &*self.exec, &self.opts.ladder) {
                 Tick::Nothing => {}
                 Tick::TimedOut => {
+                    if let Role::Server(srv) = &mut p.role {
+                        // Its late reply must not count: the job has timed out.
+                        srv.doomed = true;
+                    }
                     if let Role::Server(srv) = &p.role
                         && let Some((run, sent)) = &srv.job
                     {

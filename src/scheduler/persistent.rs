@@ -20,7 +20,8 @@ pub struct Reply {
     pub exit: Exit,
 }
 
-/// The request for one job: `send` is the rendered `--send` template.
+/// The request for one job: `send` is the rendered `--send` template. Err when the request
+/// cannot be told apart from the next one (it holds the byte that ends it).
 pub fn request(
     protocol: &Protocol,
     send: &[u8],
@@ -28,25 +29,35 @@ pub fn request(
     seq: u64,
     slot: usize,
     args: &[Vec<u8>],
-) -> Vec<u8> {
-    let mut out = match protocol {
-        Protocol::Json => {
-            let args: Vec<Value> = args
-                .iter()
-                .map(|a| Value::String(String::from_utf8_lossy(a).into_owned()))
-                .collect();
-            serde_json::json!({"seq": seq, "slot": slot, "args": args})
-                .to_string()
-                .into_bytes()
+) -> Result<Vec<u8>, String> {
+    if *protocol == Protocol::Json {
+        // As --json: values that are not UTF-8 go as base64, so no byte is lost.
+        let text: Option<Vec<&str>> = args.iter().map(|a| std::str::from_utf8(a).ok()).collect();
+        let mut out = match text {
+            Some(args) => serde_json::json!({"seq": seq, "slot": slot, "args": args}),
+            None => serde_json::json!({
+                "seq": seq,
+                "slot": slot,
+                "args": null,
+                "args_base64": args.iter().map(|a| crate::output::json::base64(a)).collect::<Vec<_>>(),
+            }),
         }
-        _ => send.to_vec(),
-    };
-    out.push(if null && *protocol != Protocol::Json {
-        0
-    } else {
-        b'\n'
-    });
-    out
+        .to_string()
+        .into_bytes();
+        out.push(b'\n');
+        return Ok(out);
+    }
+    let end = if null { 0 } else { b'\n' };
+    if send.contains(&end) {
+        return Err(if null {
+            "its request holds a NUL byte, which would end it early".to_string()
+        } else {
+            "its request holds a newline, which would end it early; use --send-null or --protocol json".to_string()
+        });
+    }
+    let mut out = send.to_vec();
+    out.push(end);
+    Ok(out)
 }
 
 /// A worker's stdout, cut into replies.
@@ -235,11 +246,23 @@ mod tests {
 
     #[test]
     fn requests() {
-        assert_eq!(request(&Protocol::Line, b"a b", false, 1, 1, &[]), b"a b\n");
-        assert_eq!(request(&Protocol::Line, b"a", true, 1, 1, &[]), b"a\0");
         assert_eq!(
-            request(&Protocol::Json, b"", false, 4, 2, &[b"x y".to_vec()]),
+            request(&Protocol::Line, b"a b", false, 1, 1, &[]).unwrap(),
+            b"a b\n"
+        );
+        assert_eq!(
+            request(&Protocol::Line, b"a", true, 1, 1, &[]).unwrap(),
+            b"a\0"
+        );
+        assert!(request(&Protocol::Line, b"a\nb", false, 1, 1, &[]).is_err());
+        assert!(request(&Protocol::End(b"E".to_vec()), b"a\0b", true, 1, 1, &[]).is_err());
+        assert_eq!(
+            request(&Protocol::Json, b"", false, 4, 2, &[b"x y".to_vec()]).unwrap(),
             b"{\"args\":[\"x y\"],\"seq\":4,\"slot\":2}\n"
+        );
+        assert_eq!(
+            request(&Protocol::Json, b"", false, 1, 1, &[b"a\xffb".to_vec()]).unwrap(),
+            b"{\"args\":null,\"args_base64\":[\"Yf9i\"],\"seq\":1,\"slot\":1}\n"
         );
     }
 }

@@ -167,7 +167,42 @@ fn part_cutting(opts: &PipeOptions, slots: usize) -> crate::input::blocks::Cutti
 }
 
 /// The job source for pipe mode.
-pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn JobSource>> {
+/// A private directory for `--cat` and `--fifo` files, removed with whatever is left in it
+/// (the files of jobs read ahead but never run, when a run stops early).
+pub struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The job source for pipe mode, and the scratch directory its jobs' files are in (keep it
+/// until the run is over).
+pub fn source(
+    opts: &PipeOptions,
+    tmpdir: &Path,
+    slots: usize,
+) -> Result<(Box<dyn JobSource>, Option<Scratch>)> {
+    let scratch = match opts.via {
+        Via::Stdin => None,
+        _ => Some(Scratch(
+            super::workers::private_dir(tmpdir, "pipe").map_err(|e| {
+                Error::new(format!(
+                    "cannot create a directory in {}: {}",
+                    tmpdir.display(),
+                    io_reason(&e)
+                ))
+                .with_hint("point --tmpdir or TMPDIR at a writable directory")
+            })?,
+        )),
+    };
+    let dir = scratch.as_ref().map_or(tmpdir, |s| s.0.as_path());
+    let source = pipe_source(opts, dir, slots)?;
+    Ok((source, scratch))
+}
+
+fn pipe_source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn JobSource>> {
     // Blocks are made on the input thread and freed on the loop's: glibc would raise its mmap
     // threshold after the first free and then keep freed blocks in the arenas, so that memory
     // grew past (slots + 2) x block. A fixed threshold keeps every block its own mapping,
@@ -246,6 +281,7 @@ pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn
             pipes: Vec::new(),
             made: 0,
             slots,
+            header: None,
         };
         // A block read and not yet delivered, and whether a job was started for it.
         let mut pending: Option<(Vec<u8>, bool)> = None;
@@ -256,13 +292,16 @@ pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn
                     None => match reader.next_block().map_err(&read_error)? {
                         Some(b) => (b, false),
                         None => {
-                            // The end of the input is the end of every job's stdin.
-                            out.spread.close();
-                            out.pipes.clear();
+                            // The end of the input is the end of every job's stdin, once
+                            // each has taken what it was given.
+                            out.finish();
                             return Ok(None);
                         }
                     },
                 };
+                // The header goes once at the start of each job's stream, not per block.
+                let header = out.header.get_or_insert_with(|| reader.header().to_vec());
+                let head = header.len();
                 maker.note_growth(reader.grew);
                 if !has_job && out.wants_job() {
                     // As GNU parallel: a job per block until -j jobs run.
@@ -276,7 +315,7 @@ pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn
                     });
                     return Ok(Some(job));
                 }
-                if !out.deliver(&block) {
+                if let Err(block) = out.deliver(block, head) {
                     pending = Some((block, false));
                 }
             }
@@ -349,11 +388,42 @@ impl StdinSink for Spread {
 /// The input thread's side of `Spread`.
 struct Outlets {
     spread: Arc<Spread>,
-    /// Attached stdins, by job (blocking writes: this thread may wait, the loop never does).
-    pipes: Vec<(u64, File)>,
+    /// Attached stdins (non-blocking), by job, each with the part of a block it still has to
+    /// take: a block goes whole to one job, while the others go on taking theirs.
+    pipes: Vec<Outlet>,
     /// Jobs made and not yet ended.
     made: usize,
     slots: usize,
+    /// `--header`, sent first to each job.
+    header: Option<Vec<u8>>,
+}
+
+struct Outlet {
+    seq: u64,
+    file: File,
+    /// Bytes to write and how many are written.
+    owed: Option<(Vec<u8>, usize)>,
+}
+
+impl Outlet {
+    /// Write what the pipe takes now. False when the job's stdin is gone.
+    fn pump(&mut self) -> bool {
+        use std::io::ErrorKind;
+        while let Some((bytes, sent)) = self.owed.as_mut() {
+            if *sent >= bytes.len() {
+                self.owed = None;
+                break;
+            }
+            match self.file.write(&bytes[*sent..]) {
+                Ok(n) => *sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // The job closed its stdin: the rest of its block goes with its failure.
+                Err(_) => return false,
+            }
+        }
+        true
+    }
 }
 
 impl Outlets {
@@ -369,49 +439,100 @@ impl Outlets {
         for (seq, fd) in st.fresh.drain(..) {
             let _ = nix::fcntl::fcntl(
                 &fd,
-                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
             );
-            self.pipes.push((seq, File::from(fd)));
+            let owed = self
+                .header
+                .as_ref()
+                .filter(|h| !h.is_empty())
+                .map(|h| (h.clone(), 0));
+            self.pipes.push(Outlet {
+                seq,
+                file: File::from(fd),
+                owed,
+            });
         }
         for seq in st.ended.drain(..) {
-            self.pipes.retain(|(s, _)| *s != seq);
+            self.pipes.retain(|p| p.seq != seq);
             self.made = self.made.saturating_sub(1);
         }
     }
 
-    /// Write `block` whole to the first job ready for it. False when every job has ended, so
-    /// that the caller starts another.
-    fn deliver(&mut self, block: &[u8]) -> bool {
+    /// Wait until a job's stdin can take more, writing what the others owe meanwhile; the
+    /// index of a writable job with nothing owed, if any.
+    fn wait_idle(&mut self) -> Option<usize> {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let ready: Vec<usize> = {
+            let mut fds: Vec<PollFd> = self
+                .pipes
+                .iter()
+                .map(|p| PollFd::new(p.file.as_fd(), PollFlags::POLLOUT))
+                .collect();
+            fds.push(PollFd::new(self.spread.wake.as_fd(), PollFlags::POLLIN));
+            if poll(&mut fds, PollTimeout::NONE).is_err() {
+                return None;
+            }
+            fds[..fds.len() - 1]
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let mut idle = None;
+        let mut dead = Vec::new();
+        for i in ready {
+            let p = &mut self.pipes[i];
+            if p.owed.is_some() {
+                if !p.pump() {
+                    dead.push(i);
+                }
+            } else if idle.is_none() {
+                idle = Some(i);
+            }
+        }
+        for i in dead.into_iter().rev() {
+            // Its end is reported by the loop; it takes no more.
+            self.pipes.remove(i);
+        }
+        idle.filter(|&i| i < self.pipes.len() && self.pipes[i].owed.is_none())
+    }
+
+    /// Give `block` (from byte `start`: past the header) whole to the first job ready for
+    /// it. Gives it back when every job has ended, so that the caller starts another.
+    fn deliver(&mut self, block: Vec<u8>, start: usize) -> std::result::Result<(), Vec<u8>> {
         loop {
             self.take_news();
             if self.made == 0 {
-                return false;
+                return Err(block);
             }
-            let ready = {
-                let mut fds: Vec<PollFd> = self
-                    .pipes
-                    .iter()
-                    .map(|(_, f)| PollFd::new(f.as_fd(), PollFlags::POLLOUT))
-                    .collect();
-                fds.push(PollFd::new(self.spread.wake.as_fd(), PollFlags::POLLIN));
-                match poll(&mut fds, PollTimeout::NONE) {
-                    Ok(_) => fds[..fds.len() - 1]
-                        .iter()
-                        .position(|f| f.revents().is_some_and(|r| !r.is_empty())),
-                    Err(_) => None,
+            if let Some(i) = self.wait_idle() {
+                let p = &mut self.pipes[i];
+                p.owed = Some((block, start));
+                if !p.pump() {
+                    self.pipes.remove(i);
                 }
-            };
-            let Some(i) = ready else { continue };
-            // A job that closed its stdin takes no more; its end is reported by the loop.
-            if self.pipes[i].1.write_all(block).is_ok() {
-                // Rotate, so the next block tries another job first.
-                let p = self.pipes.remove(i);
-                self.pipes.push(p);
-                return true;
+                // Rotate, so that the next block tries another job first.
+                if i < self.pipes.len() {
+                    let p = self.pipes.remove(i);
+                    self.pipes.push(p);
+                }
+                return Ok(());
             }
-            self.pipes.remove(i);
         }
+    }
+
+    /// The input ended: let every job take what it is owed, then close their stdins.
+    fn finish(&mut self) {
+        loop {
+            self.take_news();
+            if self.pipes.iter().all(|p| p.owed.is_none()) {
+                break;
+            }
+            self.wait_idle();
+        }
+        self.spread.close();
+        self.pipes.clear();
     }
 }
 

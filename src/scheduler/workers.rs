@@ -178,7 +178,7 @@ pub struct Workers {
 impl Workers {
     /// Creates a private directory for the env files under `tmpdir`.
     pub fn new(opts: WorkerOptions, tmpdir: &Path) -> std::io::Result<Workers> {
-        let dir = private_dir(tmpdir)?;
+        let dir = private_dir(tmpdir, "workers")?;
         Ok(Workers {
             opts,
             list: Vec::new(),
@@ -447,7 +447,8 @@ impl Workers {
                 let w = self.get(slot);
                 let (closing, answered) = (w.state == State::Closing, w.answered);
                 // A worker that died before giving any reply counts as a failed start; one
-                // that a timeout or the run stopped does not.
+                // that forkpool stopped (timeout, protocol), or that died on a job's retry,
+                // does not (`timed_out` says so here).
                 if !closing && !stopping && !timed_out && answered == 0 {
                     let why = failure.unwrap_or_else(|| "exited with status 0".to_string());
                     let last = output.last();
@@ -629,8 +630,8 @@ impl Drop for Workers {
     }
 }
 
-/// A new directory only this user can enter, under `parent`.
-fn private_dir(parent: &Path) -> std::io::Result<PathBuf> {
+/// A new directory only this user can enter, under `parent`, named for `what` it holds.
+pub fn private_dir(parent: &Path, what: &str) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -638,7 +639,7 @@ fn private_dir(parent: &Path) -> std::io::Result<PathBuf> {
     let mut n = 0u32;
     loop {
         let dir = parent.join(format!(
-            "forkpool-workers-{}-{:x}",
+            "forkpool-{what}-{}-{:x}",
             std::process::id(),
             stamp.wrapping_add(n)
         ));

@@ -348,6 +348,7 @@ case("pipe-seq-slot-empty-braces", ["--pipe", "-N2", "-j1", "-k", "echo {#} {%} 
 case("pipe-empty-input", ["--pipe", "-k", BLK], stdin="")
 case("pipe-exit-status", ["--pipe", "-N1", "-k", "cat; exit 3"], stdin="a\nb\n")
 case("pipe-head-ignores-rest", ["--pipe", "-k", "head -1"], stdin=SEQ100 * 100)
+case("pipe-L2-rrs", ["--pipe", "-k", "-L", "2", "-N", "1", "--rrs", BLK], stdin=">a\nxx\n>b\nyy\n")
 case("pipepart-whole", ["--pipepart", "-a", "in1", "-k", "cat"], files={"in1": SEQ100})
 
 # ---- {= perl expression =}, --rpl, --plus (issue 17) ----
