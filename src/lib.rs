@@ -17,6 +17,7 @@ pub mod output;
 pub mod reactor;
 pub mod report;
 pub mod scheduler;
+pub mod semaphore;
 pub mod template;
 
 use std::sync::Arc;
@@ -71,6 +72,10 @@ pub fn run() -> Outcome {
 }
 
 fn execute(cli: cli::Cli) -> Result<Outcome> {
+    if semaphore::wanted(&cli, std::env::args_os().next().as_deref()) {
+        let opts = semaphore::SemOptions::from_cli(cli)?;
+        return Ok(Outcome::Exit(semaphore::run(&opts)?));
+    }
     let (opts, input) = Options::from_cli(cli)?;
     // `--bar`, `--eta` and `--halt ...%`: `:::` lists and regular files are counted up front on
     // a copy of the inputs.
@@ -168,6 +173,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     extras.tag_template = tag_template;
     extras.total = total;
     extras.names = names;
+    extras.max_slots = max_slots;
     let progress = report::progress::Progress::new(opts.progress, total);
     let sink = Sink::stdio(opts.output.buffer_cap).with_progress(diag::screen());
     if opts.progress != options::Progress::Off {
@@ -177,6 +183,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     let collector = Collector::new(&opts.output, sink);
     let executor = exec::local::Local {
         shell: opts.shell.clone(),
+        nice: opts.nice,
     };
     let mut scheduler =
         Scheduler::new(&opts, &template, source, executor, collector, slots, extras)?;

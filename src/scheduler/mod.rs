@@ -5,6 +5,7 @@
 //! done, interrupt, `--halt`, a broken pipe, a fatal error) goes through `stop`, and every run
 //! ends through `finish`, so no path skips the final flush or leaves a process behind.
 
+pub mod gate;
 pub mod source;
 pub mod supervised;
 pub mod workers;
@@ -88,6 +89,8 @@ struct JobRun {
     start_wall: SystemTime,
     /// The worker incarnation running the job (per-worker init).
     worker: Option<u64>,
+    /// Stopped by a gate (`--memfree`, `--limit`): it goes back to the queue when it ends.
+    requeue: bool,
 }
 
 enum Role {
@@ -116,6 +119,8 @@ pub struct Extras {
     pub total: Option<u64>,
     /// `--header`: the input names, which name `--results`' directory levels.
     pub names: crate::input::Names,
+    /// The most job slots the descriptors allow (what `-j 0` in a `-j FILE` means).
+    pub max_slots: usize,
 }
 
 /// How long to wait before spawning again after running out of processes or descriptors.
@@ -169,6 +174,8 @@ pub struct Scheduler<'a, E: Executor> {
     exits: Vec<(u64, Exit)>,
     /// stdout is congested: jobs' pipes are not read until its backlog shrinks.
     paused: bool,
+    /// `--load`, `--memfree`, `--noswap`, `--limit`, `-j FILE`.
+    gate: Option<gate::Gate>,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -216,6 +223,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             })?),
             None => None,
         };
+        let gate = gate::Gate::new(opts, extras.max_slots.max(cap));
         let mut s = Scheduler {
             opts,
             template,
@@ -249,6 +257,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             spawn_results: Vec::new(),
             exits: Vec::new(),
             paused: false,
+            gate,
         };
         if s.extras.joblog.as_ref().is_some_and(Joblog::to_stdout) {
             let r = s.collector.raw(crate::report::joblog::HEADER.as_bytes());
@@ -285,6 +294,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.handle_signals();
             self.reap();
             self.tick();
+            self.tend_gate();
         }
         self.finish()
     }
@@ -458,6 +468,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return self.start_jobs_on_workers();
         }
         while self.running < self.cap && !self.delayed() && self.stop.is_none() {
+            if !self.no_work_left() && !self.gate_open() {
+                return;
+            }
             let Some(job) = self.queue.pop_front().or_else(|| self.pull()) else {
                 return;
             };
@@ -481,7 +494,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         // Hand them to ready workers, lowest slot first.
-        while !self.queue.is_empty() && !self.delayed() && self.stop.is_none() {
+        while !self.queue.is_empty() && !self.delayed() && self.stop.is_none() && self.gate_open() {
             let Some(Reverse(slot)) = self.free.pop() else {
                 break;
             };
@@ -707,9 +720,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 line,
                 start_wall: SystemTime::now(),
                 worker,
+                requeue: false,
             })),
         });
         self.running += 1;
+        self.gate_started();
         self.spawner.submit(k as u64, spec);
     }
 
@@ -970,6 +985,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.refresh_deadlines();
             }
         }
+        if run.requeue && self.stop.is_none() {
+            // Stopped by a gate: it runs again later, and this attempt does not count.
+            self.collector.discard(run.output);
+            let mut job = run.job;
+            job.attempts -= 1;
+            self.queue.push_front(job);
+            if let Some(p) = self.extras.progress.as_mut() {
+                p.retrying();
+            }
+            return;
+        }
         if crate::job::failed(exit, timed_out)
             && run.job.attempts < self.opts.retries
             && self.stop.is_none()
@@ -1200,6 +1226,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if let (Some(delay), Some(last), None) = (self.opts.delay, self.last_start, self.stop) {
             consider(last + delay);
+        }
+        if let (Some(due), None) = (self.gate_due(), self.stop) {
+            consider(due);
         }
         next.map(|n| n.saturating_duration_since(now))
     }
