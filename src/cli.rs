@@ -237,8 +237,9 @@ pub struct Cli {
     pub load: Option<String>,
 
     /// Start no job while less than SIZE of memory is available (MemAvailable; K, M, G, T
-    /// suffixes, powers of 1024). Below SIZE/2 the youngest job is stopped with --termseq and
-    /// put back in the queue, unless it is the only one running.
+    /// suffixes, powers of 1024); a job started in the last 2 seconds, or since then while
+    /// available memory keeps falling, counts as using SIZE, as its memory may not show yet. Below SIZE/2 the youngest job is stopped with --termseq and
+    /// put back in the queue (its attempt not counted), unless it is the only one running.
     #[arg(long = "memfree", value_name = "SIZE", help_heading = SCHEDULING)]
     pub memfree: Option<String>,
 

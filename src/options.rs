@@ -596,7 +596,7 @@ fn parse_memfree(text: &str, flag: &str) -> Result<u64> {
 pub fn parse_jobs(text: &str, cpus: impl FnOnce() -> usize) -> Result<usize> {
     let bad = || {
         Error::new(format!("-j {text:?} is not a number of jobs"))
-            .with_hint("use N, N% (of the CPUs), +N or -N (relative to the CPUs), 0 for as many as possible, or a FILE that holds one of these")
+            .with_hint("use N, N% (of the CPUs), +N or -N (relative to the CPUs), or 0 for as many as possible")
     };
     let t = text.trim();
     let n = if let Some(p) = t.strip_suffix('%') {

@@ -97,22 +97,71 @@ impl Drop for Sweep {
     }
 }
 
+/// The children of `pid`.
+fn children(pid: i32) -> Vec<i32> {
+    read(Path::new(&format!("/proc/{pid}/task/{pid}/children")))
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Whether the test process could take the semaphore's slot file `slot` now (and let it go).
+fn slot_is_free(slot: &Path) -> bool {
+    use nix::fcntl::{Flock, FlockArg};
+    let Ok(f) = std::fs::OpenOptions::new().read(true).open(slot) else {
+        return false;
+    };
+    Flock::lock(f, FlockArg::LockExclusiveNonblock).is_ok()
+}
+
 #[test]
 fn a_holder_killed_with_sigkill_frees_its_slot_at_once() {
     let dir = TempDir::new("sem-kill");
-    let second = dir.path().join("second");
+    let slot = dir.path().join("forkpool/sem/k/slot-1");
     let marker = format!("sleep 3{}", std::process::id() % 1000 + 1000);
     let _sweep = Sweep(marker.clone());
-    let mut first = Reaped(
-        sem(dir.path())
-            .args(["--id", "k", "--fg", &marker])
-            .spawn()
-            .unwrap(),
-    );
+    let holder = || {
+        Reaped(
+            sem(dir.path())
+                .args(["--id", "k", "--fg", &marker])
+                .spawn()
+                .unwrap(),
+        )
+    };
     // Its command runs: it holds the slot.
-    assert!(wait_for(Duration::from_secs(30), || {
-        !crate::support::processes_matching(&marker).is_empty()
-    }));
+    let held = |h: &Reaped| {
+        wait_for(Duration::from_secs(30), || {
+            crate::support::processes_matching(&marker)
+                .iter()
+                .any(|&p| p != h.pid())
+        })
+    };
+    let mut first = holder();
+    assert!(held(&first));
+    assert!(!slot_is_free(&slot));
+    let command = children(first.pid());
+    assert_eq!(command.len(), 1, "{command:?}");
+    kill(Pid::from_raw(first.pid()), Signal::SIGKILL).unwrap();
+    let killed = Instant::now();
+    assert!(wait_for(Duration::from_secs(10), || slot_is_free(&slot)));
+    let took = killed.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "the slot took {took:?} to free"
+    );
+    first.wait(Duration::from_secs(10));
+    // The dead holder's command (the shell) got SIGTERM.
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            !Path::new(&format!("/proc/{}", command[0])).exists()
+        }),
+        "the killed holder's command survived it"
+    );
+
+    // A caller waiting for the slot gets it when its holder is killed.
+    let second = dir.path().join("second");
+    let first = holder();
+    assert!(held(&first));
     let mut waiter = Reaped(
         sem(dir.path())
             .args(["--id", "k", "--fg"])
@@ -120,39 +169,23 @@ fn a_holder_killed_with_sigkill_frees_its_slot_at_once() {
             .spawn()
             .unwrap(),
     );
-    // The waiter is up and waiting (it has its slot files open) before the holder dies.
+    // The waiter is up and waiting (it has its slot file open) before the holder dies.
     assert!(wait_for(Duration::from_secs(30), || {
-        std::fs::read_dir(format!("/proc/{}/fd", waiter.pid()))
-            .map(|d| d.count() > 4)
-            .unwrap_or(false)
+        std::fs::read_dir(format!("/proc/{}/fd", waiter.pid())).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l == slot))
+        })
     }));
     assert!(
         !second.exists(),
         "the second caller ran while the slot was held"
     );
     kill(Pid::from_raw(first.pid()), Signal::SIGKILL).unwrap();
-    let killed = Instant::now();
-    assert!(
-        wait_for(Duration::from_secs(10), || second.exists()),
-        "the slot was never freed"
-    );
-    let took = killed.elapsed();
-    assert!(
-        took < Duration::from_secs(1),
-        "the slot took {took:?} to free"
-    );
     assert_eq!(
         waiter.wait(Duration::from_secs(10)).map(|s| s.code()),
         Some(Some(0))
     );
-    first.wait(Duration::from_secs(10));
-    // The dead holder's command got SIGTERM: it does not run on beside the next holder.
-    assert!(
-        wait_for(Duration::from_secs(10), || {
-            crate::support::processes_matching(&marker).is_empty()
-        }),
-        "the killed holder's command survived it"
-    );
+    assert!(second.exists());
 }
 
 #[test]
@@ -291,4 +324,283 @@ fn invoked_as_sem_it_is_a_semaphore() {
     assert_eq!(out.status.code(), Some(0));
     // The words are one line of shell code, as GNU parallel's sem joins them.
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a b\n");
+}
+
+/// The children of `parent` (forkpool) whose command line holds `marker`: its jobs, not their
+/// forks on the way to exec another program (which show the same command line for a moment).
+fn jobs(marker: &str, parent: i32) -> Vec<i32> {
+    let ppid = |pid: i32| -> Option<i32> {
+        let stat = read(Path::new(&format!("/proc/{pid}/stat")));
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let mut pids = crate::support::processes_matching(marker);
+    pids.retain(|&p| ppid(p) == Some(parent));
+    pids
+}
+
+#[test]
+fn jobs_file_widens_a_running_run_and_narrowing_stops_nothing() {
+    let dir = TempDir::new("jobs-file");
+    let file = dir.path().join("procs");
+    std::fs::write(&file, "1\n").unwrap();
+    let marker = format!("jobsfile{}x", std::process::id());
+    let job = format!(
+        "while [ ! -e {}/go-{{}} ]; do sleep 0.02; done; echo {marker} {{}}",
+        dir.path().display()
+    );
+    let go = |i: u32| std::fs::write(dir.path().join(format!("go-{i}")), "").unwrap();
+    let mut fp = Reaped(
+        Command::new(bin())
+            .arg("-j")
+            .arg(&file)
+            .arg(&job)
+            .arg(":::")
+            .args((1..=8).map(|i| i.to_string()))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let running = |fp: &Reaped| jobs(&marker, fp.pid()).len();
+    assert!(wait_for(Duration::from_secs(30), || running(&fp) == 1));
+    std::fs::write(&file, "4\n").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || running(&fp) == 4),
+        "the run was not widened to 4: {} running",
+        running(&fp)
+    );
+    // Narrowed to 1: the four running jobs go on; no new one starts until three have ended.
+    std::fs::write(&file, "1\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(running(&fp), 4, "narrowing stopped a running job");
+    for i in 1..=4 {
+        go(i);
+    }
+    assert!(wait_for(Duration::from_secs(10), || running(&fp) == 1));
+    for i in 5..=8 {
+        assert!(running(&fp) <= 1);
+        go(i);
+    }
+    let status = fp
+        .wait(Duration::from_secs(30))
+        .expect("forkpool did not end");
+    assert!(status.success(), "{status}");
+    let mut out = String::new();
+    use std::io::Read;
+    fp.0.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out.lines().count(), 8, "{out}");
+}
+
+#[test]
+fn jobs_file_that_holds_no_count_is_an_error() {
+    let dir = TempDir::new("jobs-file-bad");
+    let file = dir.path().join("procs");
+    std::fs::write(&file, "many\n").unwrap();
+    let out = Command::new(bin())
+        .arg("-j")
+        .arg(&file)
+        .args(["echo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "forkpool: error: {} does not hold a number of jobs: \"many\"\n\
+             forkpool: hint: write N, N%, +N, -N or 0 in it, as -j takes them\n",
+            file.display()
+        )
+    );
+}
+
+/// In a fresh pid namespace (so other programs' load on the machine does not count), two busy
+/// loops hold `--load 1` shut until they are killed.
+const LOAD_SCRIPT: &str = r#"
+D=$1; FP=$2
+sh -c 'while :; do :; done' & L1=$!
+sh -c 'while :; do :; done' & L2=$!
+"$FP" --load 1 "date +%s%N > $D/started{}" ::: 1 > "$D/out" 2>&1 &
+FPPID=$!
+# forkpool looks at the load every half second: give it several looks.
+sleep 2
+[ -e "$D/started1" ] && echo EARLY
+date +%s%N > "$D/killed"
+kill $L1 $L2
+wait $FPPID; echo "forkpool status $?"
+"#;
+
+#[test]
+fn load_holds_jobs_while_the_machine_is_busy() {
+    if !crate::support::pid_namespace_usable() {
+        return;
+    }
+    let dir = TempDir::new("load");
+    let mut ns = Reaped(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--kill-child", "--mount-proc"])
+            .args(["sh", "-c", LOAD_SCRIPT, "sh"])
+            .arg(dir.path())
+            .arg(bin())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let status = ns
+        .wait(Duration::from_secs(60))
+        .expect("the namespace run did not end");
+    let mut report = String::new();
+    use std::io::Read;
+    ns.0.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut report)
+        .unwrap();
+    assert!(status.success(), "{report}");
+    let out = read(&dir.path().join("out"));
+    assert!(report.contains("forkpool status 0"), "{report} {out}");
+    assert!(
+        !report.contains("EARLY"),
+        "a job started under load: {report}"
+    );
+    let time = |f: &str| -> u128 { read(&dir.path().join(f)).trim().parse().unwrap() };
+    assert!(time("started1") >= time("killed"), "{report}");
+}
+
+/// MemAvailable now, in bytes.
+fn available() -> u64 {
+    let text = read(Path::new("/proc/meminfo"));
+    let kb: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("MemAvailable in /proc/meminfo");
+    kb * 1024
+}
+
+#[test]
+fn memfree_starts_memory_hungry_jobs_one_at_a_time() {
+    const JOB: u64 = 2 << 30;
+    let free = available();
+    if free < 3 * JOB {
+        eprintln!("note: less than 6G available; test skipped");
+        return;
+    }
+    let dir = TempDir::new("memfree");
+    let log = dir.path().join("log");
+    // Each job takes and touches 2G, then holds it for a while.
+    let job = format!(
+        "python3 -c 'import time; b = bytearray({JOB}); b[::4096] = bytes(len(b[::4096])); \
+         open(\"{0}\", \"a\").write(\"start\\n\"); time.sleep(1); \
+         open(\"{0}\", \"a\").write(\"end\\n\")' && echo {{}}",
+        log.display()
+    );
+    // Room for one job and a margin of half a job either way for the rest of the machine.
+    let memfree = free - JOB / 2;
+    let out = Command::new(bin())
+        .args([
+            "-j3",
+            "--memfree",
+            &memfree.to_string(),
+            &job,
+            ":::",
+            "1",
+            "2",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).as_ref()
+        ),
+        (Some(0), "")
+    );
+    let mut lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["1", "2", "3"]);
+    assert_eq!(read(&log), "start\nend\nstart\nend\nstart\nend\n");
+}
+
+#[test]
+fn nice_sets_the_niceness_of_each_job() {
+    let marker = format!("sleep 4{}", std::process::id() % 1000 + 1000);
+    let _sweep = Sweep(marker.clone());
+    let mut fp = Reaped(
+        Command::new(bin())
+            .args(["--nice", "9", &format!("{marker}; true"), ":::", "1"])
+            .spawn()
+            .unwrap(),
+    );
+    // Field 19 of /proc/PID/stat (the 17th after the name) is the niceness.
+    let nice = |pid: i32| -> Option<i32> {
+        let stat = read(Path::new(&format!("/proc/{pid}/stat")));
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(16)?
+            .parse()
+            .ok()
+    };
+    assert!(wait_for(Duration::from_secs(30), || {
+        let pids = jobs(&marker, fp.pid());
+        !pids.is_empty() && pids.iter().all(|&p| nice(p) == Some(9))
+    }));
+    drop(_sweep);
+    fp.wait(Duration::from_secs(30));
+}
+
+#[test]
+fn limit_exit_2_stops_the_youngest_job_which_runs_again() {
+    let dir = TempDir::new("limit");
+    let d = dir.path().display();
+    // 0 while fewer than two jobs run; the first time two run, 2; then 1 while two run.
+    let limit = format!(
+        "n=$(ls {d} | grep -c '^run-'); if [ $n -lt 2 ]; then exit 0; fi; \
+         if [ ! -e {d}/said2 ]; then touch {d}/said2; exit 2; fi; exit 1"
+    );
+    let job = format!(
+        "echo {{}} >> {d}/starts; touch {d}/run-{{}}; trap 'rm -f {d}/run-{{}}; exit 143' TERM; \
+         sleep 2; rm {d}/run-{{}}; echo {{}}"
+    );
+    let out = Command::new(bin())
+        .args(["-j3", "--limit", &limit, &job, ":::", "1", "2", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let mut lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["1", "2", "3"], "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stopped = stderr
+        .strip_prefix("forkpool: --limit exited 2: stopping job ")
+        .and_then(|r| r.split_once(", the youngest; it runs again later: "))
+        .map(|(n, _)| n.to_string())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    // The stopped job started twice, the others once; when it was stopped, no job had started
+    // after it.
+    let starts = read(&dir.path().join("starts"));
+    let starts: Vec<&str> = starts.lines().collect();
+    let at: Vec<usize> = (0..starts.len())
+        .filter(|&i| starts[i] == stopped)
+        .collect();
+    assert_eq!(at.len(), 2, "{starts:?}");
+    assert_eq!(starts.len(), 4, "{starts:?}");
+    let before_restart = &starts[..at[1]];
+    assert_eq!(
+        before_restart.last(),
+        Some(&stopped.as_str()),
+        "not the youngest: {starts:?}"
+    );
 }

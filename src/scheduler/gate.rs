@@ -8,8 +8,9 @@
 //!   `/proc/*/task/*/stat` as GNU parallel counts `ps` lines, read at most every `LOOK`; each job
 //!   started since the reading counts as one more, so a burst stops at MAX.
 //! - `--memfree SIZE`: `MemAvailable` from `/proc/meminfo`. A job may start while what is
-//!   available, less SIZE for each job started in the last `SETTLE` (whose memory may not show
-//!   yet), is SIZE or more. Below SIZE/2 the youngest job is stopped and runs again later.
+//!   available, less SIZE for each job that started in the last `SETTLE` or while memory has
+//!   kept falling since (it may still be growing into its memory; at most `SETTLE_MAX`), is
+//!   SIZE or more. Below SIZE/2 the youngest job is stopped and runs again later.
 //! - `--noswap`: `/proc/vmstat`'s `pswpin` and `pswpout`, sampled each `SWAP_SAMPLE`; no job
 //!   starts while both grew over the last sample.
 //! - `--limit CMD`: CMD runs (`sh -c`, its stdout sent to stderr) before each start, without
@@ -38,7 +39,12 @@ use super::{Role, Scheduler};
 /// How long a reading of the load or the memory stands, and how often a shut gate looks again.
 const LOOK: Duration = Duration::from_millis(500);
 /// How long a started job is assumed to be still growing into its memory.
-const SETTLE: Duration = Duration::from_secs(1);
+const SETTLE: Duration = Duration::from_secs(2);
+/// The longest a started job counts as using SIZE while memory keeps falling.
+const SETTLE_MAX: Duration = Duration::from_secs(30);
+/// How far back memory readings are kept, and how much of a fall is noise.
+const HISTORY: Duration = Duration::from_secs(2);
+const NOISE: u64 = 16 << 20;
 /// How long a memory reading stands while no job waits (when only a kill may be due).
 const MEM_WATCH: Duration = Duration::from_millis(250);
 const SWAP_SAMPLE: Duration = Duration::from_secs(1);
@@ -86,9 +92,36 @@ struct Load {
 
 struct Memory {
     size: u64,
-    reading: Option<(Instant, u64)>,
-    /// Starts within the last `SETTLE`.
+    /// Readings of the last `HISTORY`, oldest first.
+    history: VecDeque<(Instant, u64)>,
+    /// Starts that still count as using SIZE.
     recent: VecDeque<Instant>,
+}
+
+impl Memory {
+    fn take(&mut self, now: Instant, available: u64) {
+        self.history.push_back((now, available));
+        while self.history.len() > 1 && self.history[0].0 + HISTORY < now {
+            self.history.pop_front();
+        }
+    }
+
+    fn latest(&self) -> Option<(Instant, u64)> {
+        self.history.back().copied()
+    }
+
+    /// Whether what is available fell by more than `NOISE` since a reading at least
+    /// `MEM_WATCH` older than the latest: a job is still growing into its memory.
+    fn falling(&self) -> bool {
+        let Some((t, a)) = self.latest() else {
+            return false;
+        };
+        self.history
+            .iter()
+            .rev()
+            .find(|(at, _)| *at + MEM_WATCH <= t)
+            .is_some_and(|&(_, before)| a + NOISE < before)
+    }
 }
 
 struct Swap {
@@ -147,7 +180,7 @@ impl Gate {
             }),
             memory: g.memfree.map(|size| Memory {
                 size,
-                reading: None,
+                history: VecDeque::new(),
                 recent: VecDeque::new(),
             }),
             swap: g.noswap.then_some(Swap {
@@ -204,14 +237,19 @@ impl Gate {
             }
         }
         if let Some(m) = self.memory.as_mut() {
-            while m.recent.front().is_some_and(|t| now >= *t + SETTLE) {
-                m.recent.pop_front();
-            }
             // Always a fresh reading before a start: it is one small read.
             if let Some(a) = self.machine.available() {
-                m.reading = Some((now, a));
+                m.take(now, a);
             }
-            let available = m.reading.map_or(0, |(_, a)| a);
+            let falling = m.falling();
+            while m
+                .recent
+                .front()
+                .is_some_and(|t| (now >= *t + SETTLE && !falling) || now >= *t + SETTLE_MAX)
+            {
+                m.recent.pop_front();
+            }
+            let available = m.latest().map_or(0, |(_, a)| a);
             let reserved = m.size.saturating_mul(m.recent.len() as u64);
             if available.saturating_sub(reserved) < m.size {
                 return Verdict::Shut(format!(
@@ -273,16 +311,16 @@ impl Gate {
             return None;
         }
         if let Some(m) = self.memory.as_mut() {
-            if m.reading.is_none_or(|(at, _)| now >= at + MEM_WATCH)
+            if m.latest().is_none_or(|(at, _)| now >= at + MEM_WATCH)
                 && let Some(a) = self.machine.available()
             {
-                m.reading = Some((now, a));
+                m.take(now, a);
             }
-            if let Some((_, a)) = m.reading
+            if let Some((_, a)) = m.latest()
                 && a < m.size / 2
             {
                 // The next look needs a new reading, after the stopped job let its memory go.
-                m.reading = None;
+                m.history.clear();
                 return Some(format!(
                     "only {} of memory available, under half of --memfree {}",
                     size(a),
@@ -352,7 +390,7 @@ impl Gate {
             && let Some(m) = &self.memory
         {
             consider(
-                m.reading
+                m.latest()
                     .map_or_else(Instant::now, |(at, _)| at + MEM_WATCH),
             );
         }
@@ -703,6 +741,27 @@ mod tests {
         // A new reading after the stop: no second stop while enough is back.
         m.0.borrow_mut().available = G;
         assert_eq!(g.must_stop_one(later, 2), None);
+    }
+
+    #[test]
+    fn a_job_still_growing_into_its_memory_keeps_its_share() {
+        let (mut g, m) = gate(GateOptions {
+            memfree: Some(2 * G),
+            ..Default::default()
+        });
+        let t = Instant::now();
+        m.0.borrow_mut().available = 7 * G / 2;
+        assert_eq!(g.verdict(t), Verdict::Open);
+        g.started(t);
+        // Memory keeps falling past SETTLE: the job still counts as using 2G.
+        let mut at = t;
+        for _ in 0..12 {
+            at += MEM_WATCH;
+            m.0.borrow_mut().available -= G / 16;
+            assert!(matches!(g.verdict(at), Verdict::Shut(_)), "{at:?}");
+        }
+        // Steady again: the share is given back.
+        assert_eq!(g.verdict(at + MEM_WATCH), Verdict::Open);
     }
 
     #[test]
