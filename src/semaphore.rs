@@ -9,8 +9,8 @@
 //! taken by the forkpool process that runs the command. The kernel drops the lock when that
 //! process's last descriptor of the file closes, so a holder killed with SIGKILL frees its slot at
 //! once and nothing stale is left (GNU parallel keeps pid files that a later caller must find
-//! dead). The command gets the holder's death as SIGTERM (`PR_SET_PDEATHSIG`), so a freed slot
-//! never leaves its command running beside the next holder's. Waiters try every slot without
+//! dead). The holder's child, the shell that runs the command, gets the holder's death as SIGTERM
+//! (`PR_SET_PDEATHSIG`); what the command started in turn is not signalled. Waiters try every slot without
 //! blocking, then sleep on inotify until a slot file is closed (a holder ended), looking again
 //! each second in any case.
 

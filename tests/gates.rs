@@ -604,3 +604,57 @@ fn limit_exit_2_stops_the_youngest_job_which_runs_again() {
         "not the youngest: {starts:?}"
     );
 }
+
+#[test]
+fn bar_says_why_no_job_starts() {
+    use nix::pty::openpty;
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let dir = TempDir::new("gate-bar");
+    let go = dir.path().join("go");
+    let pty = openpty(None, None).unwrap();
+    let mut fp = Reaped(
+        Command::new(bin())
+            .args(["--bar", "--limit"])
+            .arg(format!("test -e {}", go.display()))
+            .args(["true", ":::", "a", "b"])
+            .env("TERM", "xterm")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(pty.slave))
+            .spawn()
+            .unwrap(),
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let seen = Arc::clone(&seen);
+        let mut master = std::fs::File::from(pty.master);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            // Ends with EIO when the last slave end closes.
+            while let Ok(n @ 1..) = master.read(&mut chunk) {
+                seen.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let text = || String::from_utf8_lossy(&seen.lock().unwrap()).to_string();
+    // Nothing starts while --limit says 1, and the bar says so.
+    let waiting = regex::Regex::new(
+        r"\] 0/2 done, 0 running, 0 failed, [0-9.]+/s, [0-9.]+s, ETA \?, waiting: --limit exited 1",
+    )
+    .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(30), || waiting.is_match(&text())),
+        "{}",
+        text().chars().rev().take(400).collect::<String>()
+    );
+    std::fs::write(&go, "").unwrap();
+    let status = fp
+        .wait(Duration::from_secs(30))
+        .expect("forkpool did not end");
+    assert!(status.success());
+    reader.join().unwrap();
+    let text = text();
+    // The final line: both jobs ran once the gate opened.
+    assert!(text.contains("2/2 done, 0 failed, "), "{text}");
+}
