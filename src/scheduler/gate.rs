@@ -371,30 +371,28 @@ impl Gate {
     /// When the gate wants to look again: a shut gate's next look, a `--limit` command's end,
     /// `-j FILE`'s next read, and (with two or more jobs running) the memory or limit watch.
     pub fn next_due(&self, running: usize) -> Option<Instant> {
-        let mut due = self.retry;
+        let now = Instant::now();
+        // A look that is past due and not taken (no job could start) waits for the next one.
+        let mut due = self.retry.filter(|r| *r > now);
         let mut consider = |t: Instant| due = Some(due.map_or(t, |d: Instant| d.min(t)));
         if let Some(f) = &self.jobs_file {
             consider(f.next);
         }
         if let Some(l) = &self.limit {
             if l.running.is_some() {
-                consider(Instant::now() + LIMIT_POLL);
+                consider(now + LIMIT_POLL);
             } else if running >= 2 {
-                consider(
-                    l.status
-                        .map_or_else(Instant::now, |(at, _)| at + LIMIT_EVERY),
-                );
+                consider(l.status.map_or(now, |(at, _)| at + LIMIT_EVERY));
             }
         }
         if running >= 2
             && let Some(m) = &self.memory
         {
-            consider(
-                m.latest()
-                    .map_or_else(Instant::now, |(at, _)| at + MEM_WATCH),
-            );
+            consider(m.latest().map_or(now, |(at, _)| at + MEM_WATCH));
         }
-        due
+        // Never sooner than a moment from now: a look the loop does not take (while a stopped
+        // job has yet to end) must not make it spin.
+        due.map(|d| d.max(now + LIMIT_POLL))
     }
 }
 

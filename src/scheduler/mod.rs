@@ -494,7 +494,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         // Hand them to ready workers, lowest slot first.
-        while !self.queue.is_empty() && !self.delayed() && self.stop.is_none() && self.gate_open() {
+        while !self.queue.is_empty()
+            && !self.free.is_empty()
+            && !self.delayed()
+            && self.stop.is_none()
+            && self.gate_open()
+        {
             let Some(Reverse(slot)) = self.free.pop() else {
                 break;
             };
