@@ -586,6 +586,11 @@ impl<E: Executor> Scheduler<'_, E> {
         };
         let now = Instant::now();
         match g.slots(now) {
+            // Workers keep their slots: with them the count only grows.
+            Some(Ok(n)) if self.workers.is_some() && n < self.cap => crate::diag::warn(&format!(
+                "-j FILE: with --init, --teardown or --worker-max-jobs the number of jobs only grows; it stays {}",
+                self.cap
+            )),
             Some(Ok(n)) => self.cap = n,
             Some(Err(msg)) => crate::diag::warn(&msg),
             None => {}
