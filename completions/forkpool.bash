@@ -23,7 +23,7 @@ _forkpool() {
 
     case "${cmd}" in
         forkpool)
-            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -h -V --arg-file --null --delimiter --colsep --trim --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --plus --rpl --env --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --will-cite --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --bar --eta --init --teardown --worker-max-jobs --init-timeout --persistent --send --send-null --protocol --buffer-size --tmpdir --spreadstdin --pipe --pipe-part --pipepart --block-size --blocksize --block --recend --recstart --regex --regexp --removerecsep --rrs --remove-rec-sep --roundrobin --round --round-robin --cat --fifo --help --version"
+            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -h -V --arg-file --null --delimiter --colsep --trim --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --plus --rpl --env --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --load --memfree --noswap --limit --nice --semaphore --semaphore-name --id --fg --bg --wait --st --semaphore-timeout --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --will-cite --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --bar --eta --init --teardown --worker-max-jobs --init-timeout --persistent --send --send-null --protocol --buffer-size --tmpdir --spreadstdin --pipe --pipe-part --pipepart --block-size --blocksize --block --recend --recstart --regex --regexp --removerecsep --rrs --remove-rec-sep --roundrobin --round --round-robin --cat --fifo --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +150,38 @@ _forkpool() {
                     return 0
                     ;;
                 --halt-on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --load)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memfree)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nice)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --semaphore-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --semaphore-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --st)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -16,12 +16,18 @@ complete -c forkpool -s s -l max-chars -d 'Limit a job\'s command line to N byte
 complete -c forkpool -l shell -d 'Run commands that need a shell with PATH instead of /bin/sh' -r -F
 complete -c forkpool -l rpl -d 'Define a replacement string: \'TAG perl-expression\', e.g. --rpl \'{..} s/\\.[^.]*$//\'. A (group) in TAG is a regex whose text the expression gets as $$1 ... Repeatable' -r
 complete -c forkpool -l env -d 'Pass the environment variable NAME to jobs on remote hosts (jobs here inherit the whole environment). Repeatable' -r
-complete -c forkpool -s j -l jobs -l max-procs -d 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs' -r
+complete -c forkpool -s j -l jobs -l max-procs -d 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs. A FILE that holds one of these is read again every second while the run goes on, so the run can be widened or narrowed (running jobs are never stopped). With --semaphore: the number of holders at once (default 1)' -r
 complete -c forkpool -l delay -d 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)' -r
 complete -c forkpool -l timeout -d 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m; 0: no limit), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq; the job counts as failed (joblog Exitval -1), even if it then exits 0' -r
 complete -c forkpool -l termseq -d 'How to stop a job: signal names and waits in ms, tried in turn while any process of the job is alive' -r
 complete -c forkpool -l retries -d 'Run a failed job up to N times in all; only the last attempt\'s output is printed' -r
 complete -c forkpool -l halt -l halt-on-error -d 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 the exit status is the failing job\'s. Also: never, soon, now (= now,fail=1)' -r
+complete -c forkpool -l load -d 'Start no job while the machine\'s load is MAX or more: N, or N% of the CPUs (as -j). The load is the number of tasks running or waiting for a CPU or the disk right now (state R or D in /proc, threads counted, kernel threads and forkpool itself not), as GNU parallel counts it; forkpool\'s own jobs count too. Not the 1-minute load average' -r
+complete -c forkpool -l memfree -d 'Start no job while less than SIZE of memory is available (MemAvailable; K, M, G, T suffixes, powers of 1024); a job started in the last 2 seconds, or since then while available memory keeps falling, counts as using SIZE, as its memory may not show yet. Below SIZE/2 the youngest job is stopped with --termseq and put back in the queue (its attempt not counted), unless it is the only one running' -r
+complete -c forkpool -l limit -d 'Run shell command CMD before starting a job; its exit status decides: 0 start, 1 wait and ask again, 2 stop the youngest job (it runs again later), as GNU parallel' -r
+complete -c forkpool -l nice -d 'Run jobs at niceness N (-20 to 19). Below forkpool\'s own niceness it takes privilege; without it jobs run at forkpool\'s' -r
+complete -c forkpool -l id -l semaphore-name -d 'The semaphore\'s name (default: the controlling terminal, or "not a tty"). Implies --semaphore' -r
+complete -c forkpool -l semaphore-timeout -l st -d 'Wait at most SECS for the semaphore, then run COMMAND anyway; with a negative SECS, give up and exit 1 instead (as GNU parallel). Implies --semaphore' -r
 complete -c forkpool -l tagstring -d 'Prefix each output line with STR and a tab; STR may use replacement strings' -r
 complete -c forkpool -l joblog -d 'Log each finished job to FILE in GNU parallel\'s joblog format (- is stdout)' -r -F
 complete -c forkpool -l results -l res -d 'Save each job\'s stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/... (with --header, the inputs\' names instead of 1, 2; a value too long for one file name is split into subdirectories)' -r -F
@@ -44,6 +50,11 @@ complete -c forkpool -s m -d 'Put as many inputs in each job as the command line
 complete -c forkpool -l xargs -d 'Put as many inputs in each job as the command line allows, as xargs does'
 complete -c forkpool -s q -l quote -d 'Quote the command words too, so they reach the program as literal arguments'
 complete -c forkpool -l plus -d 'Add GNU parallel\'s --plus replacement strings: {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} {##} {0#} {0%} {:-STR} {:N} {:N:LEN} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^STR} {^^STR} {,STR} {,,STR} {choose_k} {uniq} {slot} (see README: "Perl expressions")'
+complete -c forkpool -l noswap -d 'Start no job while the machine swaps both in and out (/proc/vmstat, sampled each second)'
+complete -c forkpool -l semaphore -d 'Work as a counting semaphore, as GNU parallel\'s sem: run COMMAND once, when fewer than -j (default 1) holders of the same --id run. Also when invoked as `sem`'
+complete -c forkpool -l fg -d 'Run COMMAND in the foreground: wait for it and exit with its status. Implies --semaphore'
+complete -c forkpool -l bg -d 'Return as soon as the semaphore is taken; COMMAND runs on in the background, its output going to forkpool\'s stdout and stderr (the default). Implies --semaphore'
+complete -c forkpool -l wait -d 'Wait until every holder of the semaphore has finished. Implies --semaphore'
 complete -c forkpool -s k -l keep-order -d 'Print each job\'s output in input order (it is still written whole when the job ends)'
 complete -c forkpool -l line-buffer -l lb -d 'Write output as whole lines as soon as they are produced; lines of jobs interleave'
 complete -c forkpool -s u -l ungroup -d 'Write output straight through, as produced; jobs\' output may mix mid-line'

@@ -73,6 +73,7 @@ fn main() -> ExitCode {
 
     let exec = Arc::new(Local {
         shell: PathBuf::from("/bin/sh"),
+        nice: None,
     });
     let mut spawner: Spawner<Local> =
         Spawner::new(Arc::clone(&exec), threads).expect("spawner threads");

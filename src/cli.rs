@@ -16,6 +16,7 @@ const OUTPUT: &str = "Output";
 const PIPE_MODE: &str = "Pipe mode";
 const RESULTS: &str = "Results";
 const WORKERS: &str = "Workers";
+const SEMAPHORE: &str = "Semaphore (sem)";
 
 const ABOUT: &str =
     "Run commands in parallel: a fast, streaming, byte-exact job runner that speaks GNU parallel.";
@@ -218,7 +219,9 @@ pub struct Cli {
 
     // ----- Scheduling -----
     /// Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many
-    /// as possible. Default: the number of CPUs.
+    /// as possible. Default: the number of CPUs. A FILE that holds one of these is read again
+    /// every second while the run goes on, so the run can be widened or narrowed (running jobs
+    /// are never stopped). With --semaphore: the number of holders at once (default 1).
     #[arg(short = 'j', long = "jobs", visible_alias = "max-procs", short_alias = 'P', value_name = "N",
           help_heading = SCHEDULING, allow_hyphen_values = true)]
     pub jobs: Option<String>,
@@ -247,6 +250,64 @@ pub struct Cli {
     /// job's. Also: never, soon, now (= now,fail=1).
     #[arg(long = "halt", visible_alias = "halt-on-error", value_name = "WHEN,WHY=N", help_heading = SCHEDULING)]
     pub halt: Option<String>,
+
+    /// Start no job while the machine's load is MAX or more: N, or N% of the CPUs (as -j). The
+    /// load is the number of tasks running or waiting for a CPU or the disk right now (state R
+    /// or D in /proc, threads counted, kernel threads and forkpool itself not), as GNU parallel
+    /// counts it; forkpool's own jobs count too. Not the 1-minute load average.
+    #[arg(long = "load", value_name = "MAX", help_heading = SCHEDULING)]
+    pub load: Option<String>,
+
+    /// Start no job while less than SIZE of memory is available (MemAvailable; K, M, G, T
+    /// suffixes, powers of 1024); a job started in the last 2 seconds, or since then while
+    /// available memory keeps falling, counts as using SIZE, as its memory may not show yet. Below SIZE/2 the youngest job is stopped with --termseq and
+    /// put back in the queue (its attempt not counted), unless it is the only one running.
+    #[arg(long = "memfree", value_name = "SIZE", help_heading = SCHEDULING)]
+    pub memfree: Option<String>,
+
+    /// Start no job while the machine swaps both in and out (/proc/vmstat, sampled each second).
+    #[arg(long = "noswap", help_heading = SCHEDULING)]
+    pub noswap: bool,
+
+    /// Run shell command CMD before starting a job; its exit status decides: 0 start, 1 wait
+    /// and ask again, 2 stop the youngest job (it runs again later), as GNU parallel.
+    #[arg(long = "limit", value_name = "CMD", help_heading = SCHEDULING, allow_hyphen_values = true)]
+    pub limit: Option<OsString>,
+
+    /// Run jobs at niceness N (-20 to 19). Below forkpool's own niceness it takes privilege;
+    /// without it jobs run at forkpool's.
+    #[arg(long = "nice", value_name = "N", help_heading = SCHEDULING, allow_hyphen_values = true)]
+    pub nice: Option<i32>,
+
+    // ----- Semaphore -----
+    /// Work as a counting semaphore, as GNU parallel's sem: run COMMAND once, when fewer than
+    /// -j (default 1) holders of the same --id run. Also when invoked as `sem`.
+    #[arg(long = "semaphore", help_heading = SEMAPHORE)]
+    pub semaphore: bool,
+
+    /// The semaphore's name (default: the controlling terminal, or "not a tty"). Implies
+    /// --semaphore.
+    #[arg(long = "id", visible_alias = "semaphore-name", value_name = "NAME", help_heading = SEMAPHORE)]
+    pub semaphore_id: Option<OsString>,
+
+    /// Run COMMAND in the foreground: wait for it and exit with its status. Implies --semaphore.
+    #[arg(long = "fg", help_heading = SEMAPHORE)]
+    pub fg: bool,
+
+    /// Return as soon as the semaphore is taken; COMMAND runs on in the background, its output
+    /// going to forkpool's stdout and stderr (the default). Implies --semaphore.
+    #[arg(long = "bg", help_heading = SEMAPHORE, conflicts_with = "fg")]
+    pub bg: bool,
+
+    /// Wait until every holder of the semaphore has finished. Implies --semaphore.
+    #[arg(long = "wait", help_heading = SEMAPHORE)]
+    pub wait: bool,
+
+    /// Wait at most SECS for the semaphore, then run COMMAND anyway; with a negative SECS,
+    /// give up and exit 1 instead (as GNU parallel). Implies --semaphore.
+    #[arg(long = "semaphore-timeout", visible_alias = "st", value_name = "SECS",
+          help_heading = SEMAPHORE, allow_hyphen_values = true)]
+    pub semaphore_timeout: Option<String>,
 
     // ----- Output -----
     /// Print each job's output in input order (it is still written whole when the job ends).
@@ -522,10 +583,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("memfree", ""),
     ("memsuspend", ""),
     ("min-version|minversion", ""),
-    (
-        "nice",
-        "run forkpool itself under nice (nice -n 10 forkpool ...); jobs inherit it",
-    ),
+    ("nice", ""),
     ("no-keep-order|nokeeporder|nok|no-k", "leave out -k"),
     ("no-run-if-empty|norunifempty|r", ""),
     ("nonall", SSH),
@@ -752,8 +810,8 @@ mod tests {
             Some("--memsuspend is GNU parallel's; forkpool does not support it yet")
         );
         assert_eq!(
-            msg(&["--nice=10", "echo"]).as_deref(),
-            Some("--nice is GNU parallel's; forkpool does not support it yet")
+            msg(&["--memsuspend=1G", "echo"]).as_deref(),
+            Some("--memsuspend is GNU parallel's; forkpool does not support it yet")
         );
         assert_eq!(
             msg(&["-S", "host", "echo"]).as_deref(),

@@ -17,6 +17,7 @@ pub mod output;
 pub mod reactor;
 pub mod report;
 pub mod scheduler;
+pub mod semaphore;
 pub mod template;
 
 use std::sync::Arc;
@@ -71,6 +72,10 @@ pub fn run() -> Outcome {
 }
 
 fn execute(cli: cli::Cli) -> Result<Outcome> {
+    if semaphore::wanted(&cli, std::env::args_os().next().as_deref()) {
+        let opts = semaphore::SemOptions::from_cli(cli)?;
+        return Ok(Outcome::Exit(semaphore::run(&opts)?));
+    }
     let (opts, input) = Options::from_cli(cli)?;
     // `--bar`, `--eta` and `--halt ...%`: `:::` lists and regular files are counted up front on
     // a copy of the inputs.
@@ -118,7 +123,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         names: &names,
         rpls: &rpls,
     };
-    let slots = job_slots(&opts);
+    let (slots, max_slots) = job_slots(&opts);
     let mut template = Template::parse(
         &opts.command,
         opts.quote_words,
@@ -219,6 +224,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     extras.send_template = persistent_send(&opts, &template, &syntax)?;
     extras.total = total;
     extras.names = names;
+    extras.max_slots = max_slots;
     let progress = report::progress::Progress::new(opts.progress, total);
     let sink = Sink::stdio(opts.output.buffer_cap).with_progress(diag::screen());
     if opts.progress != options::Progress::Off {
@@ -228,6 +234,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     let collector = Collector::new(&opts.output, sink);
     let executor = exec::local::Local {
         shell: opts.shell.clone(),
+        nice: opts.nice,
     };
     let mut scheduler =
         Scheduler::new(&opts, &template, source, executor, collector, slots, extras)?;
@@ -278,8 +285,8 @@ fn persistent_send(
     Template::parse(std::slice::from_ref(&p.send), false, false, false, syntax).map(Some)
 }
 
-/// How many jobs run at once: -j, within the limit of open file descriptors.
-fn job_slots(opts: &Options) -> usize {
+/// How many jobs run at once: -j, within the limit of open file descriptors; and that limit.
+fn job_slots(opts: &Options) -> (usize, usize) {
     let fd_limit = exec::raise_fd_limit();
     // Each running job holds two pipe ends; keep room for forkpool's own descriptors.
     let max_slots = ((fd_limit.saturating_sub(64)) / 2).clamp(1, 1 << 20) as usize;
@@ -289,11 +296,12 @@ fn job_slots(opts: &Options) -> usize {
             if max_slots == 1 { "" } else { "s" }
         ));
     }
-    if opts.jobs == 0 {
+    let slots = if opts.jobs == 0 {
         max_slots
     } else {
         opts.jobs.min(max_slots)
-    }
+    };
+    (slots, max_slots)
 }
 
 /// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel

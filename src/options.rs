@@ -3,7 +3,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use regex::bytes::Regex;
 
@@ -134,6 +134,10 @@ pub struct Options {
     pub progress: Progress,
     /// `--pipe`, `--pipepart`: jobs read blocks of the input on their stdin.
     pub pipe: Option<PipeOptions>,
+    /// `--load`, `--memfree`, `--noswap`, `--limit`, `-j FILE`: when a job may start.
+    pub gates: GateOptions,
+    /// `--nice`: the niceness jobs run at.
+    pub nice: Option<i32>,
 }
 
 /// Pipe mode.
@@ -158,6 +162,31 @@ pub enum Via {
     Cat,
     /// `--fifo`: a named pipe named by {}.
     Fifo,
+}
+
+/// What must hold before a job starts, and where the slot count may change.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GateOptions {
+    /// `--load`: start no job while this many tasks or more are runnable.
+    pub load: Option<f64>,
+    /// `--memfree`: bytes that must be available.
+    pub memfree: Option<u64>,
+    pub noswap: bool,
+    /// `--limit`: shell code whose exit status decides (0 start, 1 wait, 2 stop the youngest).
+    pub limit: Option<Vec<u8>>,
+    /// `-j FILE`: read the slot count from FILE again while the run goes on.
+    pub jobs_file: Option<PathBuf>,
+}
+
+impl GateOptions {
+    /// Whether any gate is on (else nothing is measured).
+    pub fn any(&self) -> bool {
+        self.load.is_some()
+            || self.memfree.is_some()
+            || self.noswap
+            || self.limit.is_some()
+            || self.jobs_file.is_some()
+    }
 }
 
 /// The per-worker life cycle.
@@ -296,10 +325,24 @@ impl Options {
             None => MAX_LINE + 1,
         };
 
-        let jobs = match &cli.jobs {
-            Some(j) => parse_jobs(j, crate::exec::cpu_count)?,
-            None => crate::exec::cpu_count(),
+        let (jobs, jobs_file) = match &cli.jobs {
+            Some(j) => match parse_jobs(j, crate::exec::cpu_count) {
+                Ok(n) => (n, None),
+                // As GNU parallel: a value that is no number of jobs may name a file holding one.
+                Err(_) if Path::new(j).is_file() => {
+                    (read_jobs_file(Path::new(j))?, Some(PathBuf::from(j)))
+                }
+                Err(e) => return Err(e),
+            },
+            None => (crate::exec::cpu_count(), None),
         };
+        let gates = gate_options(
+            cli.load.as_deref(),
+            cli.memfree.as_deref(),
+            cli.noswap,
+            cli.limit.as_ref(),
+            jobs_file,
+        )?;
 
         let mode = if cli.ungroup {
             OutputMode::Ungroup
@@ -493,6 +536,8 @@ impl Options {
             workers,
             progress,
             pipe,
+            gates,
+            nice: cli.nice,
         };
         Ok((opts, input))
     }
@@ -837,6 +882,92 @@ fn split_sources(words: Vec<OsString>) -> Result<(Vec<Vec<u8>>, Vec<SourceSpec>)
     Ok((command, sources))
 }
 
+/// `-j FILE`: the count in FILE, in any form `-j` takes.
+pub fn read_jobs_file(path: &Path) -> Result<usize> {
+    let text = std::fs::read(path).map_err(|e| {
+        Error::new(format!(
+            "cannot read the number of jobs from {}: {}",
+            path.display(),
+            crate::error::io_reason(&e)
+        ))
+    })?;
+    parse_jobs(&String::from_utf8_lossy(&text), crate::exec::cpu_count).map_err(|_| {
+        Error::new(format!(
+            "{} does not hold a number of jobs: {:?}",
+            path.display(),
+            String::from_utf8_lossy(&text).trim()
+        ))
+        .with_hint("write N, N%, +N, -N or 0 in it, as -j takes them")
+    })
+}
+
+/// `--load`, `--memfree`, `--noswap`, `--limit` (with GNU parallel's `mem SIZE` and `load MAX`).
+fn gate_options(
+    load: Option<&str>,
+    memfree: Option<&str>,
+    noswap: bool,
+    limit: Option<&OsString>,
+    jobs_file: Option<PathBuf>,
+) -> Result<GateOptions> {
+    let mut gates = GateOptions {
+        load: load.map(parse_load).transpose()?,
+        memfree: memfree
+            .map(|m| parse_memfree(m, "--memfree"))
+            .transpose()?
+            .filter(|&m| m > 0),
+        noswap,
+        limit: None,
+        jobs_file,
+    };
+    if let Some(limit) = limit {
+        let text = limit.to_string_lossy();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words[..] {
+            ["mem", size] => gates.memfree = Some(parse_memfree(size, "--limit mem")?),
+            ["load", max] => gates.load = Some(parse_load(max)?),
+            ["io", ..] => {
+                return Err(Error::new(
+                    "--limit io is GNU parallel's; forkpool does not support it",
+                )
+                .with_hint("give --limit a command of your own that exits 0, 1 or 2"));
+            }
+            _ => gates.limit = Some(limit.as_bytes().to_vec()),
+        }
+    }
+    Ok(gates)
+}
+
+/// `--load`: N, N% of the CPUs, +N, -N (as -j); 0 is 0.01, as in GNU parallel.
+fn parse_load(text: &str) -> Result<f64> {
+    let bad = || {
+        Error::new(format!("--load {text:?} is not a load"))
+            .with_hint("write a number of runnable tasks (2, 1.5) or a share of the CPUs (100%)")
+    };
+    let t = text.trim();
+    let cpus = || crate::exec::cpu_count() as f64;
+    let n = if let Some(p) = t.strip_suffix('%') {
+        cpus() * p.parse::<f64>().map_err(|_| bad())? / 100.0
+    } else if let Some(p) = t.strip_prefix('+') {
+        cpus() + p.parse::<f64>().map_err(|_| bad())?
+    } else if let Some(p) = t.strip_prefix('-') {
+        cpus() - p.parse::<f64>().map_err(|_| bad())?
+    } else {
+        t.parse::<f64>().map_err(|_| bad())?
+    };
+    if !n.is_finite() || n < 0.0 {
+        return Err(bad());
+    }
+    Ok(if n == 0.0 { 0.01 } else { n })
+}
+
+/// `--memfree`: a size in bytes, K, M, G, T (powers of 1024, either case).
+fn parse_memfree(text: &str, flag: &str) -> Result<u64> {
+    parse_size(text).map(|n| n as u64).ok_or_else(|| {
+        Error::new(format!("{flag} {text:?} is not a size"))
+            .with_hint("write it like 512M, 2G or 1.5G")
+    })
+}
+
 /// `-j`: N, N%, +N, -N, 0.
 /// `cpus` is called only for the forms relative to the CPU count: working it out takes several
 /// reads under /proc and /sys (issue 7).
@@ -985,16 +1116,25 @@ pub fn parse_halt(text: &str) -> Result<Option<Halt>> {
     }))
 }
 
-/// `16M`, `512K`, `1G`, `4096`.
+/// `16M`, `512K`, `1G`, `1.5G`, `2T`, `4096`.
 pub fn parse_size(text: &str) -> Option<usize> {
     let t = text.trim();
-    let (num, mult) = match t.char_indices().last()? {
+    let (num, mult): (&str, u64) = match t.char_indices().last()? {
         (i, 'k' | 'K') => (&t[..i], 1 << 10),
         (i, 'm' | 'M') => (&t[..i], 1 << 20),
         (i, 'g' | 'G') => (&t[..i], 1 << 30),
+        (i, 't' | 'T') => (&t[..i], 1 << 40),
         _ => (t, 1),
     };
-    num.parse::<usize>().ok()?.checked_mul(mult)
+    if let Ok(n) = num.parse::<usize>() {
+        return n.checked_mul(mult as usize);
+    }
+    let f = num
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f >= 0.0)?;
+    let bytes = f * mult as f64;
+    (bytes < usize::MAX as f64).then_some(bytes as usize)
 }
 
 /// Escapes in -d: \n \t \r \0 \\ \xHH and octal \NNN.
@@ -1064,6 +1204,21 @@ mod tests {
         assert_eq!(parse_jobs("50%", || 4).unwrap(), 2);
         assert_eq!(parse_jobs("0", || 4).unwrap(), 0);
         assert!(parse_jobs("abc", || 2).is_err());
+    }
+
+    #[test]
+    fn gate_values() {
+        assert_eq!(parse_load("2").unwrap(), 2.0);
+        assert_eq!(parse_load("1.5").unwrap(), 1.5);
+        assert_eq!(parse_load("0").unwrap(), 0.01);
+        assert!(parse_load("x").is_err());
+        assert!(parse_load("-1000").is_err());
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("1.5k"), Some(1536));
+        assert_eq!(parse_size("1T"), Some(1 << 40));
+        assert_eq!(parse_size("12"), Some(12));
+        assert_eq!(parse_size("G"), None);
+        assert_eq!(parse_size("-1G"), None);
     }
 
     #[test]

@@ -18,6 +18,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("output", &["job", "error", "diag", "options"]),
     ("report", &["job", "error", "diag", "options"]),
     (
+        "semaphore",
+        &["error", "diag", "cli", "options", "exec", "template"],
+    ),
+    (
         "scheduler",
         &[
             "job", "error", "diag", "options", "exec", "input", "template", "reactor", "output",

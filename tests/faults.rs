@@ -374,13 +374,7 @@ kill "$S" 2>/dev/null
 /// namespace the reuse is forced; without unshare the test is skipped with a note.
 #[test]
 fn an_emptied_process_group_is_never_signalled() {
-    let usable = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !usable {
-        eprintln!("note: unshare --pid --fork --mount-proc is not usable here; test skipped");
+    if !crate::support::pid_namespace_usable() {
         return;
     }
     let dir = TempDir::new("emptied-group");

@@ -8,6 +8,7 @@ mod core;
 mod defects;
 mod docs;
 mod faults;
+mod gates;
 mod gnu;
 mod persistent;
 mod pipe;

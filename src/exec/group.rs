@@ -45,6 +45,18 @@ impl Group {
     }
 }
 
+/// `--nice`: set every process of the job's new group `pgid` to niceness `nice`. posix_spawn
+/// cannot set a niceness, so this runs right after the spawn returns (the job has just exec'ed):
+/// the job's first moments run at forkpool's niceness, and a child it forked in them is in its
+/// group and reniced with it. A niceness below forkpool's own needs privilege; without it the
+/// call fails and the job keeps forkpool's, as GNU parallel's jobs do.
+pub fn renice(pgid: i32, nice: i32) {
+    // SAFETY: setpriority takes plain integers and touches no memory of ours.
+    unsafe {
+        nix::libc::setpriority(nix::libc::PRIO_PGRP, pgid as nix::libc::id_t, nice);
+    }
+}
+
 /// Make forkpool the reaper of its jobs' orphaned descendants, so none outlives it unseen.
 pub fn become_subreaper() {
     let _ = nix::sys::prctl::set_child_subreaper(true);

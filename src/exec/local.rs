@@ -35,6 +35,8 @@ use crate::template::{is_csh, quote, quote_csh};
 
 pub struct Local {
     pub shell: PathBuf,
+    /// `--nice`: each job's process group is set to this niceness as soon as it is spawned.
+    pub nice: Option<i32>,
 }
 
 impl Executor for Local {
@@ -141,6 +143,9 @@ impl Local {
             // one (the arm above).
             None => posix_spawnp(program, &actions, &attr, &args, &envp),
         }?;
+        if let Some(n) = self.nice {
+            group::renice(pid.as_raw(), n);
+        }
         // The pipes' write ends close here: only the job holds them now.
         let (stdout, stderr) = match pipes {
             Some(((out, _), (err, _))) => (Some(out), Some(err)),

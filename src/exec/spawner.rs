@@ -301,6 +301,7 @@ mod tests {
     fn local() -> Arc<Local> {
         Arc::new(Local {
             shell: PathBuf::from("/bin/sh"),
+            nice: None,
         })
     }
 

@@ -110,6 +110,15 @@ impl Progress {
         }
     }
 
+    /// Why no job starts now (`--load`, `--memfree`, ...), shown at the end of the line; None
+    /// once jobs may start again.
+    pub fn waiting(&mut self, why: Option<&str>) {
+        if let Some(s) = &self.shown {
+            s.bar
+                .set_message(why.map_or(String::new(), |w| format!(", waiting: {w}")));
+        }
+    }
+
     /// A job finished for good (after its retries); `failed` when it did not succeed.
     pub fn finished(&mut self, failed: bool) {
         if let Some(s) = &self.shown {
@@ -154,12 +163,12 @@ impl Drop for Progress {
 /// The template for `mode`, with or without a known total.
 fn style(mode: Mode, total: bool, counts: &Arc<Counts>) -> ProgressStyle {
     let template = match (mode, total) {
-        (Mode::Eta, true) => "{pos}/{len} done, {failed} failed, ETA {left}",
-        (Mode::Eta, false) => "{pos} done, {failed} failed",
+        (Mode::Eta, true) => "{pos}/{len} done, {failed} failed, ETA {left}{msg}",
+        (Mode::Eta, false) => "{pos} done, {failed} failed{msg}",
         (_, true) => {
-            "[{wide_bar}] {pos}/{len} done, {running} running, {failed} failed, {rate}, {took}, ETA {left}"
+            "[{wide_bar}] {pos}/{len} done, {running} running, {failed} failed, {rate}, {took}, ETA {left}{msg}"
         }
-        (_, false) => "{pos} done, {running} running, {failed} failed, {rate}, {took}",
+        (_, false) => "{pos} done, {running} running, {failed} failed, {rate}, {took}{msg}",
     };
     let running = Arc::clone(counts);
     let failed = Arc::clone(counts);

@@ -6,6 +6,7 @@
 //! ends through `finish`, so no path skips the final flush or leaves a process behind.
 
 mod feed;
+pub mod gate;
 pub mod persistent;
 pub mod pipe;
 pub mod source;
@@ -99,6 +100,8 @@ struct JobRun {
     feeder: Option<Feeder>,
     /// `--fifo`: the thread that writes the block into the job's named pipe.
     fifo: Option<FifoFeed>,
+    /// Stopped by a gate (`--memfree`, `--limit`): it goes back to the queue when it ends.
+    requeue: bool,
 }
 
 impl JobRun {
@@ -185,6 +188,8 @@ pub struct Extras {
     pub names: crate::input::Names,
     /// `--persistent --send`: the template of each request.
     pub send_template: Option<Template>,
+    /// The most job slots the descriptors allow (what `-j 0` in a `-j FILE` means).
+    pub max_slots: usize,
 }
 
 /// How long to wait before spawning again after running out of processes or descriptors.
@@ -242,6 +247,8 @@ pub struct Scheduler<'a, E: Executor> {
     servers: HashMap<usize, usize>,
     /// A slot was freed while jobs were being started: start jobs again.
     refill: bool,
+    /// `--load`, `--memfree`, `--noswap`, `--limit`, `-j FILE`.
+    gate: Option<gate::Gate>,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -289,6 +296,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             })?),
             None => None,
         };
+        let gate = gate::Gate::new(opts, extras.max_slots.max(cap));
         let mut s = Scheduler {
             opts,
             template,
@@ -324,6 +332,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             paused: false,
             servers: HashMap::new(),
             refill: false,
+            gate,
         };
         if s.extras.joblog.as_ref().is_some_and(Joblog::to_stdout) {
             let r = s.collector.raw(crate::report::joblog::HEADER.as_bytes());
@@ -366,6 +375,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.handle_signals();
             self.reap();
             self.tick();
+            self.tend_gate();
         }
         self.finish()
     }
@@ -539,6 +549,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return self.start_jobs_on_workers();
         }
         while self.running < self.cap && !self.delayed() && self.stop.is_none() {
+            if !self.no_work_left() && !self.gate_open() {
+                return;
+            }
             let Some(job) = self.queue.pop_front().or_else(|| self.pull()) else {
                 return;
             };
@@ -562,7 +575,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         // Hand them to ready workers, lowest slot first.
-        while !self.queue.is_empty() && !self.delayed() && self.stop.is_none() {
+        while !self.queue.is_empty()
+            && !self.free.is_empty()
+            && !self.delayed()
+            && self.stop.is_none()
+            && self.gate_open()
+        {
             let Some(Reverse(slot)) = self.free.pop() else {
                 break;
             };
@@ -836,6 +854,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             worker,
             feeder: None,
             fifo: None,
+            requeue: false,
         });
         self.running += 1;
         let bytes = match request {
@@ -1108,9 +1127,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 worker,
                 feeder: None,
                 fifo: None,
+                requeue: false,
             })),
         });
         self.running += 1;
+        self.gate_started();
         self.spawner.submit(k as u64, spec);
     }
 
@@ -1499,6 +1520,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.refresh_deadlines();
             }
         }
+        if run.requeue && self.stop.is_none() {
+            // Stopped by a gate: it runs again later, and this attempt does not count.
+            self.collector.discard(run.output);
+            let mut job = run.job;
+            job.attempts -= 1;
+            self.queue.push_front(job);
+            if let Some(p) = self.extras.progress.as_mut() {
+                p.retrying();
+            }
+            return;
+        }
         if crate::job::failed(exit, timed_out)
             && run.job.attempts < self.opts.retries
             && self.stop.is_none()
@@ -1743,6 +1775,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if let (Some(delay), Some(last), None) = (self.opts.delay, self.last_start, self.stop) {
             consider(last + delay);
+        }
+        if let (Some(due), None) = (self.gate_due(), self.stop) {
+            consider(due);
         }
         next.map(|n| n.saturating_duration_since(now))
     }

@@ -81,3 +81,17 @@ pub fn processes_matching(needle: &str) -> Vec<i32> {
     }
     found
 }
+
+/// Whether `unshare --pid --fork --mount-proc` works here (root, or user namespaces allowed);
+/// when it does not, says so on stderr for the test that is skipped.
+pub fn pid_namespace_usable() -> bool {
+    let usable = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !usable {
+        eprintln!("note: unshare --pid --fork --mount-proc is not usable here; test skipped");
+    }
+    usable
+}
