@@ -23,7 +23,7 @@ _forkpool() {
 
     case "${cmd}" in
         forkpool)
-            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -h -V --arg-file --null --delimiter --colsep --trim --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --will-cite --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --bar --eta --init --teardown --worker-max-jobs --init-timeout --buffer-size --tmpdir --help --version"
+            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -S -h -V --arg-file --null --delimiter --colsep --trim --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --will-cite --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --bar --eta --init --teardown --worker-max-jobs --init-timeout --sshlogin --slf --sshloginfile --ssh --onall --nonall --filter-hosts --env --tf --transferfile --return --cleanup --trc --bf --basefile --wd --workdir --buffer-size --tmpdir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,6 +174,62 @@ _forkpool() {
                     return 0
                     ;;
                 --init-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshlogin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -S)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshloginfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transferfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --return)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --basefile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,6 +27,15 @@ complete -c forkpool -l init -d 'Run shell command CMD once in each worker slot 
 complete -c forkpool -l teardown -d 'Run shell command CMD once per worker after its last job: at the end of input, before a recycle and on interrupt. It sees the same environment as the worker\'s jobs' -r
 complete -c forkpool -l worker-max-jobs -d 'Recycle a worker after N jobs: run --teardown, then --init again as a new worker' -r
 complete -c forkpool -l init-timeout -d 'Time limit for each --init and --teardown run (e.g. 30s, 2m). On interrupt, teardowns get this long, or 10s when it is not given' -r
+complete -c forkpool -s S -l sshlogin -d 'Run jobs on remote hosts over OpenSSH: [N/]HOST, comma-separated, repeatable. N is the host\'s job slots (default: -j if given, else the host\'s CPU count, asked once with nproc); HOST is anything ssh takes (user@host, an alias of ~/.ssh/config); : is this machine. Jobs go to whichever host has a free slot' -r
+complete -c forkpool -l sshloginfile -l slf -d 'Read --sshlogin entries from FILE, one per line (# comments and blank lines skipped), as from an HPC node list' -r -F
+complete -c forkpool -l ssh -d 'The ssh command, split on spaces (default: ssh), e.g. --ssh \'ssh -F ~/.ssh/cluster\'. Its options come before forkpool\'s own -o options, so they win' -r
+complete -c forkpool -l env -d 'Copy the local environment variable NAME to every job, remote ones too (repeatable)' -r
+complete -c forkpool -l transferfile -l tf -d 'Send FILE (usually {}) to the host before the job, under the same relative path (an absolute one stays absolute); replacement strings work (repeatable)' -r
+complete -c forkpool -l return -d 'Fetch FILE from the host after the job, to the same relative path here; replacement strings work (repeatable)' -r
+complete -c forkpool -l trc -d '--transferfile {} --return FILE --cleanup in one' -r
+complete -c forkpool -l basefile -l bf -d 'Send FILE to every host once, before its first job (repeatable); with --cleanup it is removed at the end' -r
+complete -c forkpool -l workdir -l wd -d 'Run remote jobs in DIR on the host (relative to the login directory; created if missing). DIR ... (three dots) is a fresh directory per run, removed at the end' -r
 complete -c forkpool -l buffer-size -d 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory' -r
 complete -c forkpool -l tmpdir -d 'Directory for spilled output (default: $TMPDIR, else /tmp)' -r -F
 complete -c forkpool -s 0 -l null -d 'Input values are separated by NUL bytes, not newlines (for find -print0)'
@@ -51,5 +60,9 @@ complete -c forkpool -l resume-failed -d 'As --resume, but run again the jobs th
 complete -c forkpool -l retry-failed -d 'Run again only the jobs that --joblog records as failed, with their logged commands'
 complete -c forkpool -l bar -d 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known'
 complete -c forkpool -l eta -d 'Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left. Shown only when stderr is a terminal'
+complete -c forkpool -l onall -d 'Run every job on every host (one at a time per host, hosts in parallel; each host\'s output is grouped; --tag tags lines with the host)'
+complete -c forkpool -l nonall -d 'Run the command once on every host, with no input (--tag tags lines with the host)'
+complete -c forkpool -l filter-hosts -d 'Drop hosts that cannot be reached at the start, with a warning (else that is an error)'
+complete -c forkpool -l cleanup -d 'Remove the transferred and returned files from the host after the job'
 complete -c forkpool -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c forkpool -s V -l version -d 'Print version'

@@ -88,6 +88,7 @@ fn main() -> ExitCode {
             capture,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
         }
     };
     let finish = |status: Exit, failures: &mut u64| {

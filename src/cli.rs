@@ -15,6 +15,7 @@ const SCHEDULING: &str = "Scheduling";
 const OUTPUT: &str = "Output";
 const RESULTS: &str = "Results";
 const WORKERS: &str = "Workers";
+const REMOTE: &str = "Remote hosts";
 
 const ABOUT: &str =
     "Run commands in parallel: a fast, streaming, byte-exact job runner that speaks GNU parallel.";
@@ -326,6 +327,68 @@ pub struct Cli {
     #[arg(long = "init-timeout", value_name = "DURATION", help_heading = WORKERS)]
     pub init_timeout: Option<String>,
 
+    /// Run jobs on remote hosts over OpenSSH: [N/]HOST, comma-separated, repeatable. N is the
+    /// host's job slots (default: -j if given, else the host's CPU count, asked once with
+    /// nproc); HOST is anything ssh takes (user@host, an alias of ~/.ssh/config); : is this
+    /// machine. Jobs go to whichever host has a free slot.
+    #[arg(short = 'S', long = "sshlogin", value_name = "[N/]HOST[,...]", help_heading = REMOTE, action = ArgAction::Append)]
+    pub sshlogin: Vec<OsString>,
+
+    /// Read --sshlogin entries from FILE, one per line (# comments and blank lines skipped), as
+    /// from an HPC node list.
+    #[arg(long = "sshloginfile", visible_alias = "slf", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub sshloginfile: Vec<PathBuf>,
+
+    /// The ssh command, split on spaces (default: ssh), e.g. --ssh 'ssh -F ~/.ssh/cluster'.
+    /// Its options come before forkpool's own -o options, so they win.
+    #[arg(long = "ssh", value_name = "CMD", help_heading = REMOTE)]
+    pub ssh: Option<OsString>,
+
+    /// Run every job on every host (one at a time per host, hosts in parallel; each host's
+    /// output is grouped; --tag tags lines with the host).
+    #[arg(long = "onall", help_heading = REMOTE, conflicts_with = "nonall")]
+    pub onall: bool,
+
+    /// Run the command once on every host, with no input (--tag tags lines with the host).
+    #[arg(long = "nonall", help_heading = REMOTE)]
+    pub nonall: bool,
+
+    /// Drop hosts that cannot be reached at the start, with a warning (else that is an error).
+    #[arg(long = "filter-hosts", help_heading = REMOTE)]
+    pub filter_hosts: bool,
+
+    /// Copy the local environment variable NAME to every job, remote ones too (repeatable).
+    #[arg(long = "env", value_name = "NAME", help_heading = REMOTE, action = ArgAction::Append)]
+    pub env_vars: Vec<OsString>,
+
+    /// Send FILE (usually {}) to the host before the job, under the same relative path (an
+    /// absolute one stays absolute); replacement strings work (repeatable).
+    #[arg(long = "transferfile", visible_alias = "tf", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub transferfile: Vec<OsString>,
+
+    /// Fetch FILE from the host after the job, to the same relative path here; replacement
+    /// strings work (repeatable).
+    #[arg(long = "return", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub return_files: Vec<OsString>,
+
+    /// Remove the transferred and returned files from the host after the job.
+    #[arg(long = "cleanup", help_heading = REMOTE)]
+    pub cleanup: bool,
+
+    /// --transferfile {} --return FILE --cleanup in one.
+    #[arg(long = "trc", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub trc: Vec<OsString>,
+
+    /// Send FILE to every host once, before its first job (repeatable); with --cleanup it is
+    /// removed at the end.
+    #[arg(long = "basefile", visible_alias = "bf", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub basefile: Vec<OsString>,
+
+    /// Run remote jobs in DIR on the host (relative to the login directory; created if
+    /// missing). DIR ... (three dots) is a fresh directory per run, removed at the end.
+    #[arg(long = "workdir", visible_alias = "wd", value_name = "DIR", help_heading = REMOTE)]
+    pub workdir: Option<OsString>,
+
     /// Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled
     /// to unlinked files in the temporary directory.
     #[arg(long = "buffer-size", value_name = "SIZE", default_value = "16M", help_heading = OUTPUT)]
@@ -364,7 +427,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("arg-file-sep|argfilesep", ""),
     ("arg-sep|argsep", ""),
     ("bar", ""),
-    ("basefile|bf", SSH),
+    ("basefile|bf", ""),
     ("basenameextensionreplace|bner", ""),
     ("basenamereplace|bnr", ""),
     ("bg", ""),
@@ -373,7 +436,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("block-timeout|blocktimeout|bt", PIPE),
     ("bug", ""),
     ("cat", PIPE),
-    ("cleanup", SSH),
+    ("cleanup", ""),
     ("col-sep|colsep|C", ""),
     (
         "color-failed|colour-failed|colorfailed|colourfailed|color-fail|colour-fail|colorfail|colourfail|cf",
@@ -394,10 +457,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("dirnamereplace|dnr", ""),
     ("dry-run|dryrun|dr", ""),
     ("embed", ""),
-    (
-        "env",
-        "jobs inherit forkpool's environment: export the variable before running forkpool",
-    ),
+    ("env", ""),
     ("eof|e", ""),
     ("eta", ""),
     ("exit|x", ""),
@@ -405,7 +465,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("fg", ""),
     ("fifo", PIPE),
     ("filter", ""),
-    ("filter-hosts|filterhosts|filter-host", SSH),
+    ("filter-hosts|filterhosts|filter-host", ""),
     ("gnu", ""),
     ("group", ""),
     ("group-by|groupby", ""),
@@ -441,14 +501,14 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ),
     ("no-keep-order|nokeeporder|nok|no-k", "leave out -k"),
     ("no-run-if-empty|norunifempty|r", ""),
-    ("nonall", SSH),
+    ("nonall", ""),
     ("noswap", ""),
     ("null|0", ""),
     ("number-of-cores|numberofcores", "use nproc"),
     ("number-of-cpus|numberofcpus", "use nproc"),
     ("number-of-sockets|numberofsockets", ""),
     ("number-of-threads|numberofthreads", "use nproc"),
-    ("onall", SSH),
+    ("onall", ""),
     ("open-tty|o", ""),
     ("output-as-files|outputasfiles|files", "use --results DIR"),
     ("parens", ""),
@@ -474,7 +534,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("resume-failed|resumefailed", ""),
     ("retries", ""),
     ("retry-failed|retryfailed", ""),
-    ("return", SSH),
+    ("return", ""),
     ("round-robin|roundrobin|round", PIPE),
     ("rpl", ""),
     ("rsync-opts|rsyncopts", SSH),
@@ -495,10 +555,10 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("sql-and-worker|sqlandworker", ""),
     ("sql-master|sqlmaster", ""),
     ("sql-worker|sqlworker", ""),
-    ("ssh", SSH),
+    ("ssh", ""),
     ("ssh-delay|sshdelay", SSH),
-    ("sshlogin|S", SSH),
-    ("sshloginfile|slf", SSH),
+    ("sshlogin|S", ""),
+    ("sshloginfile|slf", ""),
     ("tag", ""),
     ("tag-string|tagstring", ""),
     ("tee", ""),
@@ -513,9 +573,9 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("transfer", SSH),
     (
         "transfer-file|transferfile|transfer-files|transferfiles|tf",
-        SSH,
+        "",
     ),
-    ("trc", SSH),
+    ("trc", ""),
     ("trim", ""),
     ("tty", ""),
     ("ungroup|u", ""),
@@ -537,10 +597,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("version|V", ""),
     ("wait", ""),
     ("will-cite|willcite|nn|nonotice|no-notice", ""),
-    (
-        "work-dir|workdir|wd",
-        "change directory in the command: forkpool 'cd DIR && CMD {}'",
-    ),
+    ("work-dir|workdir|wd", ""),
     ("xargs", ""),
 ];
 
@@ -672,8 +729,8 @@ mod tests {
             Some("--nice is GNU parallel's; forkpool does not support it yet")
         );
         assert_eq!(
-            msg(&["-S", "host", "echo"]).as_deref(),
-            Some("-S is GNU parallel's; forkpool does not support it yet")
+            msg(&["-M", "echo"]).as_deref(),
+            Some("-M is GNU parallel's; forkpool does not support it yet")
         );
         assert_eq!(
             msg(&["--keeporder", "echo"]).as_deref(),

@@ -310,6 +310,7 @@ mod tests {
             capture: true,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
         }
     }
 
@@ -322,6 +323,7 @@ mod tests {
             capture: true,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
         }
     }
 
@@ -473,6 +475,7 @@ mod tests {
             capture: false,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
         }
     }
 

@@ -116,6 +116,8 @@ pub struct Extras {
     pub total: Option<u64>,
     /// `--header`: the input names, which name `--results`' directory levels.
     pub names: crate::input::Names,
+    /// `--tag` with `--onall`/`--nonall`: each line is tagged with its job's host.
+    pub tag_hosts: bool,
 }
 
 /// How long to wait before spawning again after running out of processes or descriptors.
@@ -458,9 +460,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return self.start_jobs_on_workers();
         }
         while self.running < self.cap && !self.delayed() && self.stop.is_none() {
-            let Some(job) = self.queue.pop_front().or_else(|| self.pull()) else {
+            let Some(slot) = self.take_slot() else {
                 return;
             };
+            let Some(job) = self.queue.pop_front().or_else(|| self.pull()) else {
+                self.free.push(Reverse(slot));
+                return;
+            };
+            self.start(job, slot);
+        }
+    }
+
+    /// The lowest free slot, or a new one; slots the executor has closed (a lost host's) are
+    /// retired on the way.
+    fn take_slot(&mut self) -> Option<usize> {
+        while self.running < self.cap {
             let slot = match self.free.pop() {
                 Some(Reverse(s)) => s,
                 None => {
@@ -468,7 +482,23 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     self.slots_made
                 }
             };
-            self.start(job, slot);
+            if self.exec.slot_open(slot) {
+                return Some(slot);
+            }
+            self.retire_slot();
+        }
+        None
+    }
+
+    /// A slot closed for good: one job fewer at once; with none left and work waiting, the run
+    /// cannot go on.
+    fn retire_slot(&mut self) {
+        self.cap -= 1;
+        if self.cap == 0 && !self.no_work_left() && self.stop.is_none() {
+            self.fail(
+                Error::new("no host is left to run jobs on: every host was lost")
+                    .with_hint("check the hosts named in the warnings above, then run again (--joblog with --resume skips the jobs that ran)"),
+            );
         }
     }
 
@@ -596,6 +626,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             capture: true,
             env,
             stdin: Stdin::Null,
+            slot,
         };
         let spawned = match self.spawner.spawn_now(&spec) {
             Ok(s) => s,
@@ -659,7 +690,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 needs_line.then(|| self.template.shell_line(&view)),
             ),
         };
-        let tag = self.extras.tag_template.as_ref().map(|t| t.raw_text(&view));
+        let tag = match self.extras.tag_hosts {
+            true => Some(
+                self.exec
+                    .host(slot)
+                    .unwrap_or_else(|| ":".into())
+                    .into_bytes(),
+            ),
+            false => self.extras.tag_template.as_ref().map(|t| t.raw_text(&view)),
+        };
         let (seq, slot_s) = (
             OsString::from(job.seq.to_string()),
             OsString::from(slot.to_string()),
@@ -682,6 +721,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             capture: self.opts.output.mode != OutputMode::Ungroup,
             env,
             stdin: Stdin::Null,
+            slot,
         };
         let header = line
             .as_ref()
@@ -918,7 +958,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.running -= 1;
                 self.blocked = None;
                 let slot = run.slot;
-                self.complete(*run, &p.sup, exit);
+                let lost = p.sup.handle().is_some_and(|h| self.exec.lost(h, exit));
+                if lost && self.stop.is_none() {
+                    self.requeue(*run);
+                } else {
+                    self.complete(*run, &p.sup, exit);
+                }
                 self.slot_idle(slot);
             }
             Role::Worker {
@@ -945,8 +990,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
+    /// A job's host was lost: run it again first, as if this attempt never started.
+    fn requeue(&mut self, mut run: JobRun) {
+        self.collector.discard(run.output);
+        run.job.attempts -= 1;
+        self.queue.push_front(run.job);
+        if let Some(p) = self.extras.progress.as_mut() {
+            p.retrying();
+        }
+    }
+
     /// A slot's job ended: the slot takes another job, or its worker is recycled.
     fn slot_idle(&mut self, slot: usize) {
+        if !self.exec.slot_open(slot) {
+            return self.retire_slot();
+        }
         let stopping = self.stop.is_some();
         match self.workers.as_mut() {
             None => self.free.push(Reverse(slot)),
@@ -984,7 +1042,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let record = JobRecord {
             seq: run.job.seq,
             slot: run.slot,
-            host: None,
+            host: self.exec.host(run.slot),
             worker: run.worker,
             args: run.job.records.iter().flatten().cloned().collect(),
             command: run.line.unwrap_or_default(),

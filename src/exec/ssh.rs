@@ -1,0 +1,819 @@
+//! Remote executor: jobs on other machines over OpenSSH (`-S`, `--sshloginfile`).
+//!
+//! Each remote job is a local `ssh` client process, started by the `Local` executor (so it leads
+//! its own process group and is reaped like any job), that runs the job as a multiplexed session
+//! over the host's master connection. The masters (`ssh -M -N`, one per 8 slots of a host, so a
+//! master never carries more than sshd's default MaxSessions of 10 with room for kill sessions)
+//! are started when the run starts, with sockets in a private directory that is removed at the
+//! end, and ServerAlive settings that notice a hung host in about 10 s.
+//!
+//! The remote command is `exec sh -c WRAPPER`, run by the login shell that sshd made a session
+//! leader (sshd calls setsid for every session): so the job's whole process tree is one process
+//! group on the host, whose number is the wrapper's `$$`. The wrapper exports the job's
+//! variables, writes `$$` to `${TMPDIR:-/tmp}/.forkpool-RUN-ID` and runs the job. Killing the
+//! local client would not stop the remote job, so a signal for a remote job is a second
+//! multiplexed session, `kill -SIG -PGID` with the PGID read from that file: the job's
+//! whole group on the host gets it (SIGKILL goes to the local client too, so a dead host cannot
+//! hold a job).
+//!
+//! A lost host: a job's client exits 255 when its session breaks, but a job may exit 255 itself.
+//! So a 255 counts as the host's loss only when the host's master has exited (forkpool reaps
+//! it) or `ssh -O check` says it is gone. Then the host is marked down (one warning naming it),
+//! its slots close, and the scheduler runs its jobs again on the other hosts.
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::group::{self, Group};
+use super::local::Local;
+use super::{Executor, SpawnError, SpawnSpec, Spawned};
+use crate::error::{Error, Result};
+use crate::job::{Command, Exit};
+use crate::template::quote;
+
+/// Job slots per master connection: sshd's default MaxSessions is 10; two stay free for kill
+/// and check sessions.
+pub const SLOTS_PER_MASTER: usize = 8;
+
+/// How long a master may take to log in.
+const CONNECT_LIMIT: Duration = Duration::from_secs(20);
+
+/// Options every ssh forkpool starts gets, after the user's --ssh words (ssh takes the first
+/// value of an option, so the user's own -o settings win).
+const COMMON: &[&str] = &[
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=10",
+    "-o",
+    "LogLevel=ERROR",
+];
+
+/// One `--sshlogin` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Login {
+    /// The entry without its slot count: how the host is named in the joblog and warnings.
+    pub name: String,
+    pub slots: Option<usize>,
+    /// `:`, this machine.
+    pub local: bool,
+    /// An entry of several words is an ssh command with its destination last.
+    pub ssh: Option<Vec<OsString>>,
+    pub dest: OsString,
+}
+
+/// Parse `[N/]HOST`, `:` or `[N/]ssh-command HOST`.
+pub fn parse_login(text: &[u8]) -> Result<Login> {
+    let shown = String::from_utf8_lossy(text).into_owned();
+    let mut rest = text;
+    let mut slots = None;
+    if let Some(i) = text.iter().position(|&b| b == b'/')
+        && i > 0
+        && text[..i].iter().all(u8::is_ascii_digit)
+    {
+        let n: usize = std::str::from_utf8(&text[..i])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                Error::new(format!("-S {shown}: the slot count must be 1 or more"))
+                    .with_hint("write N/HOST with N > 0, or HOST alone")
+            })?;
+        slots = Some(n);
+        rest = &text[i + 1..];
+    }
+    let words: Vec<&[u8]> = rest
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let Some((&dest, cmd)) = words.split_last() else {
+        return Err(Error::new(format!("-S {shown}: no host given"))
+            .with_hint("write [N/]HOST, e.g. -S 4/user@server, or : for this machine"));
+    };
+    let os = |w: &[u8]| OsString::from_vec(w.to_vec());
+    Ok(Login {
+        name: String::from_utf8_lossy(rest).trim().to_string(),
+        slots,
+        local: dest == b":" && cmd.is_empty(),
+        ssh: (!cmd.is_empty()).then(|| cmd.iter().map(|w| os(w)).collect()),
+        dest: os(dest),
+    })
+}
+
+/// How remote jobs are set up.
+pub struct Config {
+    /// The ssh command's words (`--ssh`).
+    pub ssh: Vec<OsString>,
+    /// The shell that runs a job's shell code (`--shell`), on the host too.
+    pub shell: PathBuf,
+    /// `--env`: variables copied to remote jobs, with their local values.
+    pub env: Vec<(OsString, OsString)>,
+    /// The slots of a host without `N/` (from -j); None: ask the host's CPU count.
+    pub jobs: Option<usize>,
+    /// One slot per host (`--onall`, `--nonall`).
+    pub one_slot: bool,
+    /// Drop hosts that do not answer at the start (else that is an error).
+    pub filter_hosts: bool,
+    /// Where the private control directory goes.
+    pub tmpdir: PathBuf,
+    /// `--workdir`.
+    pub workdir: Option<Vec<u8>>,
+}
+
+struct Master {
+    socket: PathBuf,
+    /// The master's pid while it is forkpool's unreaped child, else 0.
+    pid: AtomicI32,
+}
+
+struct Host {
+    name: String,
+    ssh: Vec<OsString>,
+    dest: OsString,
+    local: bool,
+    first_slot: usize,
+    slots: usize,
+    masters: Vec<Master>,
+    down: AtomicBool,
+}
+
+impl Host {
+    fn argv(&self, socket: &Path) -> Vec<OsString> {
+        let mut argv = self.ssh.clone();
+        argv.extend(COMMON.iter().map(OsString::from));
+        argv.extend(["-S".into(), socket.as_os_str().to_owned()]);
+        argv.extend(["-o".into(), "ControlMaster=no".into(), "-T".into()]);
+        argv.push(self.dest.clone());
+        argv
+    }
+}
+
+/// A job started by the remote executor.
+pub struct Job {
+    /// The local process: the ssh client, or the job itself on `:`.
+    group: Group,
+    remote: Option<RemoteJob>,
+}
+
+struct RemoteJob {
+    host: usize,
+    master: usize,
+    /// Names the job's pid file on the host.
+    id: u64,
+    /// The remote job was sent a stop signal (SIGTSTP, SIGSTOP) that SIGCONT must undo.
+    paused: AtomicBool,
+}
+
+pub struct Ssh {
+    local: Local,
+    hosts: Vec<Host>,
+    dir: PathBuf,
+    /// Names this run's pid files on the hosts.
+    run: String,
+    env: Vec<(OsString, OsString)>,
+    workdir: Option<Vec<u8>>,
+    next_id: AtomicU64,
+    /// Kill sessions and other helpers in flight, reaped quietly.
+    helpers: Mutex<HashSet<i32>>,
+    closed: AtomicBool,
+}
+
+impl Ssh {
+    /// Start a master connection to every host (and ask hosts without a slot count for
+    /// theirs). A host that cannot be reached is an error, or with `filter_hosts` a warning.
+    pub fn connect(logins: Vec<Login>, config: Config) -> Result<Ssh> {
+        let dir = control_dir(&config.tmpdir)?;
+        let run = format!("{}-{:x}", std::process::id(), nanos());
+        let mut ssh = Ssh {
+            local: Local {
+                shell: config.shell.clone(),
+            },
+            hosts: Vec::new(),
+            dir,
+            run,
+            env: config.env.clone(),
+            workdir: config.workdir.clone(),
+            next_id: AtomicU64::new(1),
+            helpers: Mutex::new(HashSet::new()),
+            closed: AtomicBool::new(false),
+        };
+        for (i, l) in logins.into_iter().enumerate() {
+            ssh.hosts.push(Host {
+                name: l.name,
+                ssh: l.ssh.unwrap_or_else(|| config.ssh.clone()),
+                dest: l.dest,
+                local: l.local,
+                first_slot: 0,
+                slots: if config.one_slot {
+                    1
+                } else {
+                    l.slots.or(config.jobs).unwrap_or(0)
+                },
+                masters: vec![Master {
+                    socket: ssh.dir.join(format!("h{i}-0")),
+                    pid: AtomicI32::new(0),
+                }],
+                down: AtomicBool::new(false),
+            });
+        }
+        let remote: Vec<usize> = (0..ssh.hosts.len())
+            .filter(|&h| !ssh.hosts[h].local)
+            .collect();
+        let failed = ssh.start_masters(remote.iter().map(|&h| (h, 0)).collect());
+        let mut dropped = ssh.drop_failed(failed, config.filter_hosts)?;
+        // Hosts without a slot count: their CPU count, asked once.
+        let ask: Vec<usize> = (0..ssh.hosts.len())
+            .filter(|&h| ssh.hosts[h].slots == 0 && !dropped.contains(&h))
+            .collect();
+        for (h, n) in ssh.ask_cpus(&ask) {
+            ssh.hosts[h].slots = n;
+        }
+        // More masters for hosts with more slots than one master carries.
+        let mut more = Vec::new();
+        for &h in &remote {
+            let host = &mut ssh.hosts[h];
+            let want = host.slots.div_ceil(SLOTS_PER_MASTER).max(1);
+            for m in 1..want {
+                host.masters.push(Master {
+                    socket: ssh.dir.join(format!("h{h}-{m}")),
+                    pid: AtomicI32::new(0),
+                });
+                more.push((h, m));
+            }
+        }
+        let failed = ssh.start_masters(more);
+        dropped.extend(ssh.drop_failed(failed, config.filter_hosts)?);
+        let mut next = 1;
+        for host in &mut ssh.hosts {
+            host.first_slot = next;
+            if host.down.load(Ordering::Relaxed) {
+                host.slots = 0;
+            }
+            next += host.slots;
+        }
+        if next == 1 {
+            return Err(Error::new("no host can be reached")
+                .with_hint("check the hosts named in the warnings above"));
+        }
+        Ok(ssh)
+    }
+
+    /// Every slot of every host that is up.
+    pub fn slots(&self) -> usize {
+        self.hosts.iter().map(|h| h.slots).sum()
+    }
+
+    /// The hosts' names, in the order of their slots.
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|h| h.slots > 0)
+            .map(|h| h.name.clone())
+            .collect()
+    }
+
+    /// Start these masters and wait until each is logged in; returns the ones that failed,
+    /// with why.
+    fn start_masters(&self, which: Vec<(usize, usize)>) -> Vec<(usize, String)> {
+        let mut starting = Vec::new();
+        let mut failed = Vec::new();
+        for (h, m) in which {
+            let host = &self.hosts[h];
+            let master = &host.masters[m];
+            let log = master.socket.with_extension("log");
+            let mut argv = host.ssh.clone();
+            argv.extend(COMMON.iter().map(OsString::from));
+            argv.extend(
+                [
+                    "-o",
+                    "ServerAliveInterval=3",
+                    "-o",
+                    "ServerAliveCountMax=3",
+                    "-o",
+                    "ControlPersist=no",
+                    "-M",
+                    "-N",
+                    "-S",
+                ]
+                .map(OsString::from),
+            );
+            argv.push(master.socket.as_os_str().to_owned());
+            argv.push(host.dest.clone());
+            let err = std::fs::File::create(&log).map(Stdio::from);
+            match err.and_then(|e| command(&argv).stderr(e).spawn()) {
+                Ok(child) => starting.push((h, m, child, log)),
+                Err(e) => failed.push((h, format!("cannot run {}: {e}", show(&argv[0])))),
+            }
+        }
+        let deadline = Instant::now() + CONNECT_LIMIT;
+        for (h, m, mut child, log) in starting {
+            let master = &self.hosts[h].masters[m];
+            loop {
+                if master.socket.exists() {
+                    master.pid.store(child.id() as i32, Ordering::Relaxed);
+                    break;
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    failed.push((h, last_line(&log)));
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    failed.push((h, "no answer in 20 s".into()));
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        failed
+    }
+
+    /// Hosts whose master failed: an error, or with --filter-hosts a warning and the host down.
+    fn drop_failed(&self, failed: Vec<(usize, String)>, filter: bool) -> Result<Vec<usize>> {
+        let mut dropped = Vec::new();
+        for (h, why) in failed {
+            let host = &self.hosts[h];
+            if !filter {
+                self.close();
+                return Err(
+                    Error::new(format!("cannot connect to host {}: {why}", host.name))
+                        .with_hint("check the host and --ssh, or add --filter-hosts to skip hosts that do not answer"),
+                );
+            }
+            if !host.down.swap(true, Ordering::Relaxed) {
+                crate::diag::warn(&format!(
+                    "warning: dropping host {}: cannot connect: {why}",
+                    host.name
+                ));
+            }
+            dropped.push(h);
+        }
+        Ok(dropped)
+    }
+
+    /// Ask each host for its CPU count (`nproc`), all at once.
+    fn ask_cpus(&self, hosts: &[usize]) -> Vec<(usize, usize)> {
+        let mut asking = Vec::new();
+        for &h in hosts {
+            let host = &self.hosts[h];
+            if host.local {
+                asking.push((h, None));
+                continue;
+            }
+            let mut argv = host.argv(&host.masters[0].socket);
+            argv.push("nproc 2>/dev/null || getconf _NPROCESSORS_ONLN".into());
+            let child = command(&argv).stdout(Stdio::piped()).spawn().ok();
+            asking.push((h, child));
+        }
+        asking
+            .into_iter()
+            .map(|(h, child)| {
+                let n = match child {
+                    None if self.hosts[h].local => super::cpu_count(),
+                    None => 1,
+                    Some(c) => c
+                        .wait_with_output()
+                        .ok()
+                        .and_then(|o| String::from_utf8(o.stdout).ok())
+                        .and_then(|s| s.trim().parse().ok())
+                        .filter(|&n: &usize| n > 0)
+                        .unwrap_or_else(|| {
+                            crate::diag::warn(&format!(
+                                "warning: host {} did not say how many CPUs it has; giving it 1 slot (write N/{} to choose)",
+                                self.hosts[h].name, self.hosts[h].name
+                            ));
+                            1
+                        }),
+                };
+                (h, n)
+            })
+            .collect()
+    }
+
+    /// The host and master of a slot.
+    fn place(&self, slot: usize) -> Option<(usize, usize)> {
+        self.hosts.iter().enumerate().find_map(|(i, h)| {
+            (slot >= h.first_slot && slot < h.first_slot + h.slots)
+                .then(|| (i, (slot - h.first_slot) / SLOTS_PER_MASTER))
+        })
+    }
+
+    /// The pid file of remote job `id`, as shell code.
+    fn pid_file(&self, id: u64) -> String {
+        format!("\"${{TMPDIR:-/tmp}}/.forkpool-{}-{id}\"", self.run)
+    }
+
+    /// The command line sent to the host: `exec sh -c WRAPPER`.
+    fn remote_command(&self, spec: &SpawnSpec, host: &Host, id: u64) -> Vec<u8> {
+        let mut w = Vec::new();
+        let mut export = |k: &OsStr, v: &OsStr| {
+            w.extend_from_slice(k.as_bytes());
+            w.push(b'=');
+            quote(v.as_bytes(), &mut w);
+            w.extend_from_slice(b"; export ");
+            w.extend_from_slice(k.as_bytes());
+            w.extend_from_slice(b"; ");
+        };
+        for (k, v) in self.env.iter().chain(&spec.env) {
+            export(k, v);
+        }
+        export(OsStr::new("FORKPOOL_HOST"), OsStr::new(&host.name));
+        export(OsStr::new("PARALLEL_SSHLOGIN"), OsStr::new(&host.name));
+        if let Some(dir) = &self.workdir {
+            let mut d = Vec::new();
+            quote(dir, &mut d);
+            w.extend_from_slice(b"mkdir -p ");
+            w.extend_from_slice(&d);
+            w.extend_from_slice(b" && cd ");
+            w.extend_from_slice(&d);
+            w.extend_from_slice(b" || exit 1; ");
+        }
+        let f = self.pid_file(id);
+        w.extend_from_slice(format!("echo $$ >{f}; ").as_bytes());
+        match &spec.command {
+            Command::Shell(line) => {
+                quote(self.local.shell.as_os_str().as_bytes(), &mut w);
+                w.extend_from_slice(b" -c ");
+                quote(line, &mut w);
+            }
+            Command::Direct(argv) => {
+                for (i, a) in argv.iter().enumerate() {
+                    if i > 0 {
+                        w.push(b' ');
+                    }
+                    quote(a, &mut w);
+                }
+            }
+        }
+        w.extend_from_slice(format!("\ns=$?; rm -f {f}; exit $s").as_bytes());
+        let mut line = b"exec sh -c ".to_vec();
+        quote(&w, &mut line);
+        line
+    }
+
+    /// Send `sig` to remote job's process group on its host, through a session of its own.
+    fn remote_kill(&self, r: &RemoteJob, sig: Signal) {
+        let host = &self.hosts[r.host];
+        if host.down.load(Ordering::Relaxed) {
+            return;
+        }
+        let name = sig.as_str().trim_start_matches("SIG");
+        let f = self.pid_file(r.id);
+        let mut code = format!("f={f}; [ -s \"$f\" ] && kill -{name} -$(cat \"$f\")");
+        if !matches!(sig, Signal::SIGTSTP | Signal::SIGSTOP | Signal::SIGCONT) {
+            // A stopped job cannot act on SIGTERM.
+            code.push_str(" && kill -CONT -$(cat \"$f\")");
+        }
+        let mut argv = host.argv(&host.masters[r.master].socket);
+        argv.push(code.into());
+        self.helper(&argv);
+    }
+
+    /// Start a helper session and leave it to `reap`.
+    fn helper(&self, argv: &[OsString]) {
+        if let Ok(child) = command(argv).spawn() {
+            lock(&self.helpers).insert(child.id() as i32);
+        }
+    }
+
+    /// A host is gone: warn once, and close its slots.
+    fn host_lost(&self, h: usize, why: &str) {
+        let host = &self.hosts[h];
+        if !host.down.swap(true, Ordering::Relaxed) {
+            crate::diag::warn(&format!(
+                "warning: lost host {} ({why}); its jobs run again on the other hosts",
+                host.name
+            ));
+        }
+    }
+
+    /// Whether the master of a host still holds its connection.
+    fn master_alive(&self, h: usize, m: usize) -> bool {
+        let host = &self.hosts[h];
+        let master = &host.masters[m];
+        if master.pid.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let mut argv = host.ssh.clone();
+        argv.extend(["-S".into(), master.socket.as_os_str().to_owned()]);
+        argv.extend(["-O".into(), "check".into(), host.dest.clone()]);
+        let Ok(mut child) = command(&argv).spawn() else {
+            return true;
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return status.success(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// End the run's remote side: wait a moment for kill sessions, remove this run's pid files
+    /// (and a `--workdir ...`) on every host, close the masters, remove the control directory.
+    fn close(&self) {
+        if self.closed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut cleaning = Vec::new();
+        for host in self.hosts.iter().filter(|h| !h.local) {
+            let master = &host.masters[0];
+            if host.down.load(Ordering::Relaxed) || master.pid.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            let mut argv = host.argv(&master.socket);
+            argv.push(format!("rm -f \"${{TMPDIR:-/tmp}}\"/.forkpool-{}-*", self.run).into());
+            if let Ok(c) = command(&argv).spawn() {
+                cleaning.push(c.id() as i32);
+            }
+        }
+        let mut waiting: HashSet<i32> = lock(&self.helpers).drain().collect();
+        waiting.extend(cleaning);
+        while !waiting.is_empty() && Instant::now() < deadline {
+            group::reap(&mut |pid, _| {
+                waiting.remove(&pid);
+            });
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for host in &self.hosts {
+            for m in &host.masters {
+                let pid = m.pid.swap(0, Ordering::Relaxed);
+                if pid > 0 {
+                    // Still forkpool's unreaped child: its group number is its own.
+                    Group::new(pid).signal(Some(Signal::SIGTERM));
+                }
+            }
+        }
+        self.local.shutdown();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Executor for Ssh {
+    type Handle = Job;
+
+    fn spawn(&self, spec: &SpawnSpec) -> std::result::Result<Spawned<Job>, SpawnError> {
+        let Some((h, m)) = self.place(spec.slot) else {
+            return Err(SpawnError::Failed(format!(
+                "no host has slot {}",
+                spec.slot
+            )));
+        };
+        let host = &self.hosts[h];
+        if host.local {
+            let s = self.local.spawn(spec)?;
+            return Ok(Spawned {
+                handle: Job {
+                    group: s.handle,
+                    remote: None,
+                },
+                stdin: s.stdin,
+                stdout: s.stdout,
+                stderr: s.stderr,
+            });
+        }
+        if host.down.load(Ordering::Relaxed) {
+            return Err(SpawnError::Transient(std::io::Error::other("host lost")));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut argv: Vec<Vec<u8>> = host
+            .argv(&host.masters[m].socket)
+            .into_iter()
+            .map(OsString::into_vec)
+            .collect();
+        argv.push(self.remote_command(spec, host, id));
+        let client = SpawnSpec {
+            command: Command::Direct(argv),
+            capture: spec.capture,
+            env: Vec::new(),
+            stdin: spec.stdin.clone(),
+            slot: spec.slot,
+        };
+        let s = self.local.spawn(&client)?;
+        Ok(Spawned {
+            handle: Job {
+                group: s.handle,
+                remote: Some(RemoteJob {
+                    host: h,
+                    master: m,
+                    id,
+                    paused: AtomicBool::new(false),
+                }),
+            },
+            stdin: s.stdin,
+            stdout: s.stdout,
+            stderr: s.stderr,
+        })
+    }
+
+    fn key(&self, handle: &Job) -> u64 {
+        handle.group.pid() as u64
+    }
+
+    fn reap(&self, exited: &mut dyn FnMut(u64, Exit)) {
+        let mut gone = Vec::new();
+        group::reap(&mut |pid, exit| {
+            if lock(&self.helpers).remove(&pid) {
+                return;
+            }
+            for (h, host) in self.hosts.iter().enumerate() {
+                for m in &host.masters {
+                    if m.pid.load(Ordering::Relaxed) == pid {
+                        m.pid.store(0, Ordering::Relaxed);
+                        gone.push((h, m.socket.with_extension("log")));
+                        return;
+                    }
+                }
+            }
+            exited(pid as u64, exit)
+        });
+        for (h, log) in gone {
+            let why = last_line(&log);
+            self.host_lost(h, &why);
+        }
+    }
+
+    fn reaped(&self, handle: &mut Job) {
+        handle.group.leader_reaped();
+    }
+
+    fn signal(&self, handle: &Job, sig: Option<Signal>) -> bool {
+        let Some(r) = &handle.remote else {
+            return handle.group.signal(sig);
+        };
+        let Some(sig) = sig else {
+            return handle.group.signal(None);
+        };
+        if !handle.group.signal(None) {
+            return false;
+        }
+        match sig {
+            Signal::SIGCONT => {
+                if r.paused.swap(false, Ordering::Relaxed) {
+                    self.remote_kill(r, sig);
+                }
+                handle.group.signal(Some(sig))
+            }
+            Signal::SIGTSTP | Signal::SIGSTOP => {
+                r.paused.store(true, Ordering::Relaxed);
+                self.remote_kill(r, sig);
+                handle.group.signal(Some(sig))
+            }
+            Signal::SIGKILL => {
+                self.remote_kill(r, sig);
+                handle.group.signal(Some(sig))
+            }
+            _ => {
+                self.remote_kill(r, sig);
+                true
+            }
+        }
+    }
+
+    fn lost(&self, handle: &Job, exit: Exit) -> bool {
+        let Some(r) = &handle.remote else {
+            return false;
+        };
+        if exit != Exit::Code(255) {
+            return false;
+        }
+        if self.hosts[r.host].down.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.master_alive(r.host, r.master) {
+            return false;
+        }
+        self.host_lost(r.host, "its connection broke");
+        true
+    }
+
+    fn slot_open(&self, slot: usize) -> bool {
+        self.place(slot)
+            .is_some_and(|(h, _)| !self.hosts[h].down.load(Ordering::Relaxed))
+    }
+
+    fn host(&self, slot: usize) -> Option<String> {
+        let (h, _) = self.place(slot)?;
+        let host = &self.hosts[h];
+        (!host.local).then(|| host.name.clone())
+    }
+
+    fn shutdown(&self) {
+        self.close();
+    }
+}
+
+impl Drop for Ssh {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A helper process: its own process group (a Ctrl-C at the terminal is forkpool's to handle),
+/// stdin, stdout and stderr from and to /dev/null.
+fn command(argv: &[OsString]) -> std::process::Command {
+    let mut c = std::process::Command::new(&argv[0]);
+    c.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    c
+}
+
+fn show(w: &OsStr) -> String {
+    w.to_string_lossy().into_owned()
+}
+
+/// The last non-empty line of a master's log (its error message).
+fn last_line(log: &Path) -> String {
+    std::fs::read(log)
+        .ok()
+        .and_then(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().trim_end_matches('.').to_string())
+        })
+        .unwrap_or_else(|| "the connection closed or stopped answering".into())
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// A fresh private directory for the control sockets: short, since a socket path is at most
+/// 107 bytes.
+fn control_dir(tmpdir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = if tmpdir.as_os_str().len() <= 60 {
+        tmpdir
+    } else {
+        Path::new("/tmp")
+    };
+    let mut last = None;
+    for i in 0..100u32 {
+        let d = base.join(format!("fp-ssh-{}-{i}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&d) {
+            Ok(()) => return Ok(d),
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.expect("tried");
+    Err(Error::new(format!(
+        "cannot create a directory for ssh control sockets in {}: {}",
+        base.display(),
+        crate::error::io_reason(&e)
+    ))
+    .with_hint("point --tmpdir or TMPDIR at a writable directory"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_take_a_slot_count_a_command_or_a_colon() {
+        let l = parse_login(b"4/user@h1").unwrap();
+        assert_eq!(
+            (l.slots, l.name.as_str(), l.local),
+            (Some(4), "user@h1", false)
+        );
+        assert_eq!(l.dest, "user@h1");
+        let l = parse_login(b":").unwrap();
+        assert!(l.local && l.slots.is_none());
+        let l = parse_login(b"2/ssh -p 2222 h2").unwrap();
+        assert_eq!(l.slots, Some(2));
+        assert_eq!(l.ssh, Some(vec!["ssh".into(), "-p".into(), "2222".into()]));
+        assert_eq!(l.dest, "h2");
+        assert!(parse_login(b"0/h").is_err());
+        assert!(parse_login(b"3/").is_err());
+        // A slash that is not after a count is part of the host.
+        assert_eq!(parse_login(b"a/b").unwrap().dest, "a/b");
+    }
+}
