@@ -89,6 +89,7 @@ fn main() -> ExitCode {
             env: Vec::new(),
             stdin: Stdin::Null,
             slot: 1,
+            transfer: Default::default(),
         }
     };
     let finish = |status: Exit, failures: &mut u64| {

@@ -177,6 +177,16 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     }
     extras.tag_hosts = on_all.is_some() && opts.output.tag.as_deref() == Some(b"{}");
     extras.tag_template = tag_template.filter(|_| !extras.tag_hosts);
+    if let Some(r) = &opts.remote {
+        let parse = |names: &[Vec<u8>]| {
+            names
+                .iter()
+                .map(|n| Template::parse(std::slice::from_ref(n), false, false, false, &syntax))
+                .collect::<Result<Vec<_>>>()
+        };
+        extras.send = parse(&r.transfer)?;
+        extras.fetch = parse(&r.fetch)?;
+    }
     extras.total = total;
     extras.names = names;
     let progress = report::progress::Progress::new(opts.progress, total);
@@ -252,11 +262,6 @@ fn finish<E: exec::Executor>(scheduler: &mut Scheduler<'_, E>) -> Result<Outcome
 
 /// Connect to the hosts of `-S` and `--sshloginfile`.
 fn connect(remote: &options::RemoteOptions, opts: &Options) -> Result<exec::ssh::Ssh> {
-    if !(remote.transfer.is_empty() && remote.fetch.is_empty() && remote.basefiles.is_empty()) {
-        return Err(error::Error::new(
-            "--transferfile, --return and --basefile are not supported yet",
-        ));
-    }
     let logins = remote
         .logins
         .iter()
@@ -278,6 +283,8 @@ fn connect(remote: &options::RemoteOptions, opts: &Options) -> Result<exec::ssh:
             filter_hosts: remote.filter_hosts,
             tmpdir: opts.output.tmpdir.clone(),
             workdir: remote.workdir.clone(),
+            basefiles: remote.basefiles.clone(),
+            cleanup: remote.cleanup,
         },
     )
 }

@@ -10,6 +10,7 @@ mod docs;
 mod faults;
 mod gnu;
 mod progress;
+mod remote;
 mod results;
 mod robust;
 mod signals;

@@ -40,6 +40,22 @@ pub struct SpawnSpec {
     pub stdin: Stdin,
     /// The job slot (or worker) it runs in: with remote hosts, it says which host.
     pub slot: usize,
+    /// Files a remote job needs moved (nothing for a local one).
+    pub transfer: Transfer,
+}
+
+/// `--transferfile`, `--return`: the files sent to a remote job's host before it runs and
+/// fetched after, as paths relative to the working directory (or absolute).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transfer {
+    pub send: Vec<Vec<u8>>,
+    pub fetch: Vec<Vec<u8>>,
+}
+
+impl Transfer {
+    pub fn is_empty(&self) -> bool {
+        self.send.is_empty() && self.fetch.is_empty()
+    }
 }
 
 /// A started process: its handle, and forkpool's ends of its pipes.

@@ -311,6 +311,7 @@ mod tests {
             env: Vec::new(),
             stdin: Stdin::Null,
             slot: 1,
+            transfer: Default::default(),
         }
     }
 
@@ -324,6 +325,7 @@ mod tests {
             env: Vec::new(),
             stdin: Stdin::Null,
             slot: 1,
+            transfer: Default::default(),
         }
     }
 
@@ -476,6 +478,7 @@ mod tests {
             env: Vec::new(),
             stdin: Stdin::Null,
             slot: 1,
+            transfer: Default::default(),
         }
     }
 

@@ -125,8 +125,12 @@ pub struct Config {
     pub filter_hosts: bool,
     /// Where the private control directory goes.
     pub tmpdir: PathBuf,
-    /// `--workdir`.
+    /// `--workdir`; `...` is a fresh directory per run.
     pub workdir: Option<Vec<u8>>,
+    /// `--basefile`: sent to every host at the start.
+    pub basefiles: Vec<Vec<u8>>,
+    /// `--cleanup`: remove moved files (and base files at the end) from the hosts.
+    pub cleanup: bool,
 }
 
 struct Master {
@@ -180,7 +184,11 @@ pub struct Ssh {
     /// Names this run's pid files on the hosts.
     run: String,
     env: Vec<(OsString, OsString)>,
+    /// `--workdir`, and whether forkpool made it (`...`: removed at the end).
     workdir: Option<Vec<u8>>,
+    own_workdir: bool,
+    basefiles: Vec<Vec<u8>>,
+    cleanup: bool,
     next_id: AtomicU64,
     /// Kill sessions and other helpers in flight, reaped quietly.
     helpers: Mutex<HashSet<i32>>,
@@ -201,10 +209,17 @@ impl Ssh {
             dir,
             run,
             env: config.env.clone(),
-            workdir: config.workdir.clone(),
+            workdir: None,
+            own_workdir: config.workdir.as_deref() == Some(b"..."),
+            basefiles: config.basefiles.clone(),
+            cleanup: config.cleanup,
             next_id: AtomicU64::new(1),
             helpers: Mutex::new(HashSet::new()),
             closed: AtomicBool::new(false),
+        };
+        ssh.workdir = match config.workdir {
+            Some(w) if w == b"..." => Some(format!(".forkpool/tmp/{}", ssh.run).into_bytes()),
+            w => w,
         };
         for (i, l) in logins.into_iter().enumerate() {
             ssh.hosts.push(Host {
@@ -264,6 +279,7 @@ impl Ssh {
             return Err(Error::new("no host can be reached")
                 .with_hint("check the hosts named in the warnings above"));
         }
+        ssh.send_basefiles()?;
         Ok(ssh)
     }
 
@@ -429,13 +445,8 @@ impl Ssh {
         }
         export(OsStr::new("FORKPOOL_HOST"), OsStr::new(&host.name));
         export(OsStr::new("PARALLEL_SSHLOGIN"), OsStr::new(&host.name));
-        if let Some(dir) = &self.workdir {
-            let mut d = Vec::new();
-            quote(dir, &mut d);
-            w.extend_from_slice(b"mkdir -p ");
-            w.extend_from_slice(&d);
-            w.extend_from_slice(b" && cd ");
-            w.extend_from_slice(&d);
+        if self.workdir.is_some() {
+            w.extend_from_slice(&self.enter_workdir());
             w.extend_from_slice(b" || exit 1; ");
         }
         let f = self.pid_file(id);
@@ -459,6 +470,121 @@ impl Ssh {
         let mut line = b"exec sh -c ".to_vec();
         quote(&w, &mut line);
         line
+    }
+
+    /// Shell code that makes and enters `--workdir` (`:` without one).
+    fn enter_workdir(&self) -> Vec<u8> {
+        let Some(dir) = &self.workdir else {
+            return b":".to_vec();
+        };
+        let mut d = Vec::new();
+        quote(dir, &mut d);
+        [b"mkdir -p ", &d[..], b" && cd ", &d[..]].concat()
+    }
+
+    /// Shell code for the local sh: the files' tar stream piped to the host, or the host's piped
+    /// here (`fetch`), relative paths under --workdir there and the current directory here,
+    /// absolute ones at the same place.
+    fn tar_lines(&self, base: &[OsString], names: &[Vec<u8>], fetch: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (abs, rel): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) = names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .partition(|n| n.starts_with(b"/"));
+        for (list, here, there) in [
+            (rel, Vec::new(), self.enter_workdir()),
+            (abs, b" -C /".to_vec(), b":".to_vec()),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let mut files = Vec::new();
+            for n in list {
+                files.push(b' ');
+                let n = n.strip_prefix(b"/").unwrap_or(n);
+                if n.starts_with(b"-") {
+                    quote(&[b"./", n].concat(), &mut files);
+                } else {
+                    quote(n, &mut files);
+                }
+            }
+            let there_dir = if here.is_empty() { "" } else { " -C /" };
+            if fetch {
+                let remote = [&there[..], b" && tar cf -", there_dir.as_bytes(), &files].concat();
+                out.extend(ssh_line(base, &remote));
+                out.extend_from_slice(b" | tar xf -");
+                out.extend_from_slice(&here);
+                out.push(b'\n');
+            } else {
+                out.extend_from_slice(b"tar cf -");
+                out.extend_from_slice(&here);
+                out.extend_from_slice(&files);
+                out.extend_from_slice(b" | ");
+                let remote = [&there[..], b" && tar xf -", there_dir.as_bytes()].concat();
+                out.extend(ssh_line(base, &remote));
+                out.extend_from_slice(b" || exit 255\n");
+            }
+        }
+        out
+    }
+
+    /// Shell code that removes these files from the host.
+    fn remove_line(&self, names: &[&Vec<u8>]) -> Vec<u8> {
+        let mut code = b"(".to_vec();
+        code.extend(self.enter_workdir());
+        code.extend_from_slice(b" && rm -f");
+        for n in names.iter().filter(|n| !n.is_empty()) {
+            code.push(b' ');
+            if n.starts_with(b"-") {
+                quote(&[b"./", &n[..]].concat(), &mut code);
+            } else {
+                quote(n, &mut code);
+            }
+        }
+        code.push(b')');
+        code
+    }
+
+    /// The local script of a job with files to move: send, run, fetch, clean up; its status is
+    /// the job's.
+    fn transfer_script(&self, base: &[OsString], job: &[u8], t: &super::Transfer) -> Vec<u8> {
+        let mut s = self.tar_lines(base, &t.send, false);
+        s.extend(ssh_line(base, job));
+        s.extend_from_slice(b"\ns=$?\n");
+        s.extend(self.tar_lines(base, &t.fetch, true));
+        if self.cleanup {
+            let all: Vec<&Vec<u8>> = t.send.iter().chain(&t.fetch).collect();
+            s.extend(ssh_line(base, &self.remove_line(&all)));
+            s.push(b'\n');
+        }
+        s.extend_from_slice(b"exit $s");
+        s
+    }
+
+    /// `--basefile`: send the files to every host that is up, all at once.
+    fn send_basefiles(&self) -> Result<()> {
+        if self.basefiles.is_empty() {
+            return Ok(());
+        }
+        let mut sending = Vec::new();
+        for host in self.hosts.iter().filter(|h| !h.local && h.slots > 0) {
+            let script =
+                self.tar_lines(&host.argv(&host.masters[0].socket), &self.basefiles, false);
+            let argv = ["/bin/sh".into(), "-c".into(), OsString::from_vec(script)];
+            let child = command(&argv).stderr(Stdio::inherit()).spawn();
+            sending.push((host, child));
+        }
+        for (host, child) in sending {
+            let ok = child.and_then(|mut c| c.wait()).is_ok_and(|s| s.success());
+            if !ok {
+                return Err(Error::new(format!(
+                    "cannot send the --basefile files to host {}",
+                    host.name
+                ))
+                .with_hint("check that the files exist here and that the host has tar"));
+            }
+        }
+        Ok(())
     }
 
     /// Send `sig` to remote job's process group on its host, through a session of its own.
@@ -540,7 +666,17 @@ impl Ssh {
                 continue;
             }
             let mut argv = host.argv(&master.socket);
-            argv.push(format!("rm -f \"${{TMPDIR:-/tmp}}\"/.forkpool-{}-*", self.run).into());
+            let mut code =
+                format!("rm -f \"${{TMPDIR:-/tmp}}\"/.forkpool-{}-*", self.run).into_bytes();
+            if self.cleanup && !self.basefiles.is_empty() {
+                code.extend_from_slice(b"; ");
+                code.extend(self.remove_line(&self.basefiles.iter().collect::<Vec<_>>()));
+            }
+            if let (true, Some(dir)) = (self.own_workdir, &self.workdir) {
+                code.extend_from_slice(b"; rm -rf ");
+                quote(dir, &mut code);
+            }
+            argv.push(OsString::from_vec(code));
             if let Ok(c) = command(&argv).spawn() {
                 cleaning.push(c.id() as i32);
             }
@@ -594,18 +730,23 @@ impl Executor for Ssh {
             return Err(SpawnError::Transient(std::io::Error::other("host lost")));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut argv: Vec<Vec<u8>> = host
-            .argv(&host.masters[m].socket)
-            .into_iter()
-            .map(OsString::into_vec)
-            .collect();
-        argv.push(self.remote_command(spec, host, id));
+        let base = host.argv(&host.masters[m].socket);
+        let job = self.remote_command(spec, host, id);
+        let command = if spec.transfer.is_empty() {
+            let mut argv: Vec<Vec<u8>> = base.into_iter().map(OsString::into_vec).collect();
+            argv.push(job);
+            Command::Direct(argv)
+        } else {
+            let script = self.transfer_script(&base, &job, &spec.transfer);
+            Command::Direct(vec![b"/bin/sh".to_vec(), b"-c".to_vec(), script])
+        };
         let client = SpawnSpec {
-            command: Command::Direct(argv),
+            command,
             capture: spec.capture,
             env: Vec::new(),
             stdin: spec.stdin.clone(),
             slot: spec.slot,
+            transfer: Default::default(),
         };
         let s = self.local.spawn(&client)?;
         Ok(Spawned {
@@ -741,6 +882,17 @@ fn command(argv: &[OsString]) -> std::process::Command {
         .stderr(Stdio::null())
         .process_group(0);
     c
+}
+
+/// `argv` with `remote` as its last word, quoted for the local sh.
+fn ssh_line(argv: &[OsString], remote: &[u8]) -> Vec<u8> {
+    let mut line = Vec::new();
+    for w in argv {
+        quote(w.as_bytes(), &mut line);
+        line.push(b' ');
+    }
+    quote(remote, &mut line);
+    line
 }
 
 fn show(w: &OsStr) -> String {

@@ -118,6 +118,9 @@ pub struct Extras {
     pub names: crate::input::Names,
     /// `--tag` with `--onall`/`--nonall`: each line is tagged with its job's host.
     pub tag_hosts: bool,
+    /// `--transferfile`, `--return`: templates of the files each remote job needs moved.
+    pub send: Vec<Template>,
+    pub fetch: Vec<Template>,
 }
 
 /// How long to wait before spawning again after running out of processes or descriptors.
@@ -627,6 +630,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             env,
             stdin: Stdin::Null,
             slot,
+            transfer: Default::default(),
         };
         let spawned = match self.spawner.spawn_now(&spec) {
             Ok(s) => s,
@@ -722,6 +726,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             env,
             stdin: Stdin::Null,
             slot,
+            transfer: crate::exec::Transfer {
+                send: self.extras.send.iter().map(|t| t.raw_text(&view)).collect(),
+                fetch: self
+                    .extras
+                    .fetch
+                    .iter()
+                    .map(|t| t.raw_text(&view))
+                    .collect(),
+            },
         };
         let header = line
             .as_ref()
