@@ -505,3 +505,30 @@ fn a_host_without_a_slot_count_gets_one_slot_per_cpu_and_dash_j_overrides_it() {
     // More than one master connection's worth of slots (8).
     assert_eq!(slots(&["-j", "11"]).len(), 11);
 }
+
+#[test]
+fn init_runs_once_per_remote_slot_on_its_host_and_its_exports_reach_the_jobs() {
+    let Some(hosts) = Hosts::start("init") else {
+        return;
+    };
+    let dir = TempDir::new("remote-init");
+    let log = dir.path().join("inits");
+    let out = succeeds(
+        forkpool()
+            .env("LOG", &log)
+            .args(["--ssh", &hosts.ssh(), "-S", "1/h1,1/h2", "--env", "LOG", "-k"])
+            .args(["--init", "echo $JR_TEST_HOST $FORKPOOL_SLOT >> $LOG; echo DB=db-$JR_TEST_HOST >> $FORKPOOL_ENV"])
+            .args(["sleep 0.3; echo {} $DB $JR_TEST_HOST", ":::", "1", "2", "3", "4"]),
+    );
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let w: Vec<&str> = line.split(' ').collect();
+        assert_eq!(w[1], format!("db-{}", w[2]), "{line}");
+    }
+    let mut inits: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    inits.sort();
+    assert_eq!(inits, ["h1 1", "h2 2"]);
+}

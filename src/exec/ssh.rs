@@ -190,6 +190,8 @@ pub struct Ssh {
     basefiles: Vec<Vec<u8>>,
     cleanup: bool,
     next_id: AtomicU64,
+    /// The `$FORKPOOL_ENV` files written on hosts, removed at the end.
+    env_files: Mutex<HashSet<Vec<u8>>>,
     /// Kill sessions and other helpers in flight, reaped quietly.
     helpers: Mutex<HashSet<i32>>,
     closed: AtomicBool,
@@ -215,6 +217,7 @@ impl Ssh {
             cleanup: config.cleanup,
             next_id: AtomicU64::new(1),
             helpers: Mutex::new(HashSet::new()),
+            env_files: Mutex::new(HashSet::new()),
             closed: AtomicBool::new(false),
         };
         ssh.workdir = match config.workdir {
@@ -443,8 +446,15 @@ impl Ssh {
         for (k, v) in self.env.iter().chain(&spec.env) {
             export(k, v);
         }
+
         export(OsStr::new("FORKPOOL_HOST"), OsStr::new(&host.name));
         export(OsStr::new("PARALLEL_SSHLOGIN"), OsStr::new(&host.name));
+        if env_file(spec).is_some() {
+            // An init's $FORKPOOL_ENV is written on the host and fetched back after it.
+            w.extend_from_slice(
+                b"mkdir -p \"${FORKPOOL_ENV%/*}\" && : >>\"$FORKPOOL_ENV\" || exit 1; ",
+            );
+        }
         if self.workdir.is_some() {
             w.extend_from_slice(&self.enter_workdir());
             w.extend_from_slice(b" || exit 1; ");
@@ -547,14 +557,26 @@ impl Ssh {
 
     /// The local script of a job with files to move: send, run, fetch, clean up; its status is
     /// the job's.
-    fn transfer_script(&self, base: &[OsString], job: &[u8], t: &super::Transfer) -> Vec<u8> {
+    /// `env_file`, an init's `$FORKPOOL_ENV`, is fetched too (and removed at the end).
+    fn transfer_script(
+        &self,
+        base: &[OsString],
+        job: &[u8],
+        t: &super::Transfer,
+        env_file: Option<&[u8]>,
+    ) -> Vec<u8> {
         let mut s = self.tar_lines(base, &t.send, false);
         s.extend(ssh_line(base, job));
         s.extend_from_slice(b"\ns=$?\n");
-        s.extend(self.tar_lines(base, &t.fetch, true));
-        if self.cleanup {
-            let all: Vec<&Vec<u8>> = t.send.iter().chain(&t.fetch).collect();
-            s.extend(ssh_line(base, &self.remove_line(&all)));
+        let mut fetch = t.fetch.clone();
+        fetch.extend(env_file.map(<[u8]>::to_vec));
+        s.extend(self.tar_lines(base, &fetch, true));
+        let remove: Vec<&Vec<u8>> = match self.cleanup {
+            true => t.send.iter().chain(&t.fetch).collect(),
+            false => Vec::new(),
+        };
+        if !remove.is_empty() {
+            s.extend(ssh_line(base, &self.remove_line(&remove)));
             s.push(b'\n');
         }
         s.extend_from_slice(b"exit $s");
@@ -672,6 +694,14 @@ impl Ssh {
                 code.extend_from_slice(b"; ");
                 code.extend(self.remove_line(&self.basefiles.iter().collect::<Vec<_>>()));
             }
+            let env_files = lock(&self.env_files);
+            if !env_files.is_empty() {
+                code.extend_from_slice(b"; rm -f");
+                for f in env_files.iter() {
+                    code.push(b' ');
+                    quote(f, &mut code);
+                }
+            }
             if let (true, Some(dir)) = (self.own_workdir, &self.workdir) {
                 code.extend_from_slice(b"; rm -rf ");
                 quote(dir, &mut code);
@@ -732,12 +762,16 @@ impl Executor for Ssh {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let base = host.argv(&host.masters[m].socket);
         let job = self.remote_command(spec, host, id);
-        let command = if spec.transfer.is_empty() {
+        let env_file = env_file(spec);
+        if let Some(f) = env_file {
+            lock(&self.env_files).insert(f.to_vec());
+        }
+        let command = if spec.transfer.is_empty() && env_file.is_none() {
             let mut argv: Vec<Vec<u8>> = base.into_iter().map(OsString::into_vec).collect();
             argv.push(job);
             Command::Direct(argv)
         } else {
-            let script = self.transfer_script(&base, &job, &spec.transfer);
+            let script = self.transfer_script(&base, &job, &spec.transfer, env_file);
             Command::Direct(vec![b"/bin/sh".to_vec(), b"-c".to_vec(), script])
         };
         let client = SpawnSpec {
@@ -882,6 +916,14 @@ fn command(argv: &[OsString]) -> std::process::Command {
         .stderr(Stdio::null())
         .process_group(0);
     c
+}
+
+/// The `$FORKPOOL_ENV` file of an init or teardown.
+fn env_file(spec: &SpawnSpec) -> Option<&[u8]> {
+    spec.env
+        .iter()
+        .find(|(k, _)| k == "FORKPOOL_ENV")
+        .map(|(_, v)| v.as_bytes())
 }
 
 /// `argv` with `remote` as its last word, quoted for the local sh.
