@@ -109,6 +109,20 @@ pub fn parse_login(text: &[u8]) -> Result<Login> {
     })
 }
 
+/// One entry per host: a host listed more than once (as in a PBS node file, one line per CPU)
+/// gets the sum of its slot counts, counting 1 for each entry without one (or, when no entry
+/// gives a count, its CPU count for a single entry).
+pub fn merge(logins: Vec<Login>) -> Vec<Login> {
+    let mut out: Vec<Login> = Vec::new();
+    for l in logins {
+        match out.iter_mut().find(|o| o.name == l.name) {
+            Some(o) => o.slots = Some(o.slots.unwrap_or(1) + l.slots.unwrap_or(1)),
+            None => out.push(l),
+        }
+    }
+    out
+}
+
 /// How remote jobs are set up.
 pub struct Config {
     /// The ssh command's words (`--ssh`).
@@ -224,7 +238,7 @@ impl Ssh {
             Some(w) if w == b"..." => Some(format!(".forkpool/tmp/{}", ssh.run).into_bytes()),
             w => w,
         };
-        for (i, l) in logins.into_iter().enumerate() {
+        for (i, l) in merge(logins).into_iter().enumerate() {
             ssh.hosts.push(Host {
                 name: l.name,
                 ssh: l.ssh.unwrap_or_else(|| config.ssh.clone()),
@@ -1009,5 +1023,25 @@ mod tests {
         assert!(parse_login(b"3/").is_err());
         // A slash that is not after a count is part of the host.
         assert_eq!(parse_login(b"a/b").unwrap().dest, "a/b");
+    }
+
+    #[test]
+    fn a_host_listed_again_adds_its_slots() {
+        let list = |entries: &[&str]| {
+            merge(
+                entries
+                    .iter()
+                    .map(|e| parse_login(e.as_bytes()).unwrap())
+                    .collect(),
+            )
+            .into_iter()
+            .map(|l| (l.name, l.slots))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            list(&["n1", "n2", "n1", "n1"]),
+            [("n1".to_string(), Some(3)), ("n2".to_string(), None)]
+        );
+        assert_eq!(list(&["2/n1", "3/n1"]), [("n1".to_string(), Some(5))]);
     }
 }
