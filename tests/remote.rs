@@ -532,3 +532,52 @@ fn init_runs_once_per_remote_slot_on_its_host_and_its_exports_reach_the_jobs() {
     inits.sort();
     assert_eq!(inits, ["h1 1", "h2 2"]);
 }
+
+#[test]
+fn twelve_slots_on_a_host_with_sshds_default_max_sessions_all_run_and_all_stop() {
+    let Some(hosts) = Hosts::start("max_sessions") else {
+        return;
+    };
+    hosts.default_max_sessions("h1");
+    // 12 slots need two master connections (8 jobs each at most), and stopping 8 jobs of one
+    // master at once must not open 8 more sessions on it.
+    let mut child = Command::new(bin())
+        .args([
+            "--ssh",
+            &hosts.ssh(),
+            "-S",
+            "12/h1",
+            "--timeout",
+            "3",
+            "sleep",
+            ":::",
+        ])
+        .args((0..12).map(|i| format!("30{i:02}")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sleeping = || {
+        (0..12)
+            .filter(|i| !hosts.job_processes(&format!("sleep 30{i:02}")).is_empty())
+            .count()
+    };
+    assert!(
+        wait_for(Duration::from_secs(30), || sleeping() == 12),
+        "{} of 12 jobs started",
+        sleeping()
+    );
+    let status = wait_child(&mut child, Duration::from_secs(30));
+    let stderr = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(12), "{stderr}");
+    assert!(
+        wait_for(Duration::from_secs(5), || sleeping() == 0),
+        "{} jobs left on the host",
+        sleeping()
+    );
+    // No session was refused (ssh would quietly open a connection of its own instead): two
+    // logins, the two masters.
+    let log = hosts.log("h1");
+    assert!(!log.contains("no more sessions"), "{log}");
+    assert_eq!(log.matches("Accepted publickey").count(), 2, "{log}");
+}

@@ -21,7 +21,7 @@
 //! it) or `ssh -O check` says it is gone. Then the host is marked down (one warning naming it),
 //! its slots close, and the scheduler runs its jobs again on the other hosts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
@@ -151,6 +151,28 @@ struct Master {
     socket: PathBuf,
     /// The master's pid while it is forkpool's unreaped child, else 0.
     pid: AtomicI32,
+    kills: Mutex<Kills>,
+}
+
+impl Master {
+    fn new(socket: PathBuf) -> Master {
+        Master {
+            socket,
+            pid: AtomicI32::new(0),
+            kills: Mutex::new(Kills::default()),
+        }
+    }
+}
+
+/// Signals for a master's remote jobs. One kill session at a time per master, carrying every
+/// signal queued meanwhile, so a master never has more than its 8 jobs and 1 kill session open
+/// (a Ctrl-C that stops 8 jobs at once must not open 8 more sessions).
+#[derive(Default)]
+struct Kills {
+    /// The kill session in flight.
+    in_flight: Option<i32>,
+    /// (signal, remote job id) waiting for the next session.
+    queued: Vec<(Signal, u64)>,
 }
 
 struct Host {
@@ -206,8 +228,8 @@ pub struct Ssh {
     next_id: AtomicU64,
     /// The `$FORKPOOL_ENV` files written on hosts, removed at the end.
     env_files: Mutex<HashSet<Vec<u8>>>,
-    /// Kill sessions and other helpers in flight, reaped quietly.
-    helpers: Mutex<HashSet<i32>>,
+    /// Kill sessions (with their host and master) and other helpers in flight, reaped quietly.
+    helpers: Mutex<HashMap<i32, Option<(usize, usize)>>>,
     closed: AtomicBool,
 }
 
@@ -230,7 +252,7 @@ impl Ssh {
             basefiles: config.basefiles.clone(),
             cleanup: config.cleanup,
             next_id: AtomicU64::new(1),
-            helpers: Mutex::new(HashSet::new()),
+            helpers: Mutex::new(HashMap::new()),
             env_files: Mutex::new(HashSet::new()),
             closed: AtomicBool::new(false),
         };
@@ -250,10 +272,7 @@ impl Ssh {
                 } else {
                     l.slots.or(config.jobs).unwrap_or(0)
                 },
-                masters: vec![Master {
-                    socket: ssh.dir.join(format!("h{i}-0")),
-                    pid: AtomicI32::new(0),
-                }],
+                masters: vec![Master::new(ssh.dir.join(format!("h{i}-0")))],
                 down: AtomicBool::new(false),
             });
         }
@@ -275,15 +294,24 @@ impl Ssh {
             let host = &mut ssh.hosts[h];
             let want = host.slots.div_ceil(SLOTS_PER_MASTER).max(1);
             for m in 1..want {
-                host.masters.push(Master {
-                    socket: ssh.dir.join(format!("h{h}-{m}")),
-                    pid: AtomicI32::new(0),
-                });
+                host.masters
+                    .push(Master::new(ssh.dir.join(format!("h{h}-{m}"))));
                 more.push((h, m));
             }
         }
-        let failed = ssh.start_masters(more);
-        dropped.extend(ssh.drop_failed(failed, config.filter_hosts)?);
+        // At most 8 logins at once per host: sshd's default MaxStartups drops more.
+        for round in 0.. {
+            let batch: Vec<(usize, usize)> = more
+                .iter()
+                .copied()
+                .filter(|&(_, m)| (m - 1) / SLOTS_PER_MASTER == round)
+                .collect();
+            if batch.is_empty() {
+                break;
+            }
+            let failed = ssh.start_masters(batch);
+            dropped.extend(ssh.drop_failed(failed, config.filter_hosts)?);
+        }
         let mut next = 1;
         for host in &mut ssh.hosts {
             host.first_slot = next;
@@ -623,28 +651,45 @@ impl Ssh {
         Ok(())
     }
 
-    /// Send `sig` to remote job's process group on its host, through a session of its own.
+    /// Send `sig` to remote job's process group on its host, through its master's kill session.
     fn remote_kill(&self, r: &RemoteJob, sig: Signal) {
-        let host = &self.hosts[r.host];
-        if host.down.load(Ordering::Relaxed) {
+        if self.hosts[r.host].down.load(Ordering::Relaxed) {
             return;
         }
-        let name = sig.as_str().trim_start_matches("SIG");
-        let f = self.pid_file(r.id);
-        let mut code = format!("f={f}; [ -s \"$f\" ] && kill -{name} -$(cat \"$f\")");
-        if !matches!(sig, Signal::SIGTSTP | Signal::SIGSTOP | Signal::SIGCONT) {
-            // A stopped job cannot act on SIGTERM.
-            code.push_str(" && kill -CONT -$(cat \"$f\")");
+        let mut kills = lock(&self.hosts[r.host].masters[r.master].kills);
+        kills.queued.push((sig, r.id));
+        if kills.in_flight.is_none() {
+            self.send_kills(r.host, r.master, &mut kills);
         }
-        let mut argv = host.argv(&host.masters[r.master].socket);
-        argv.push(code.into());
-        self.helper(&argv);
     }
 
-    /// Start a helper session and leave it to `reap`.
-    fn helper(&self, argv: &[OsString]) {
-        if let Ok(child) = command(argv).spawn() {
-            lock(&self.helpers).insert(child.id() as i32);
+    /// Start a kill session for the signals queued for a master.
+    fn send_kills(&self, h: usize, m: usize, kills: &mut Kills) {
+        let queued = std::mem::take(&mut kills.queued);
+        if queued.is_empty() {
+            return;
+        }
+        let mut code = String::new();
+        for (sig, id) in queued {
+            let name = sig.as_str().trim_start_matches("SIG");
+            let f = self.pid_file(id);
+            code.push_str(&format!(
+                "f={f}; [ -s \"$f\" ] && kill -{name} -$(cat \"$f\")"
+            ));
+            if !matches!(sig, Signal::SIGTSTP | Signal::SIGSTOP | Signal::SIGCONT) {
+                // A stopped job cannot act on SIGTERM.
+                code.push_str(" && kill -CONT -$(cat \"$f\")");
+            }
+            code.push_str("; ");
+        }
+        code.push(':');
+        let host = &self.hosts[h];
+        let mut argv = host.argv(&host.masters[m].socket);
+        argv.push(code.into());
+        if let Ok(child) = command(&argv).spawn() {
+            let pid = child.id() as i32;
+            kills.in_flight = Some(pid);
+            lock(&self.helpers).insert(pid, Some((h, m)));
         }
     }
 
@@ -725,7 +770,7 @@ impl Ssh {
                 cleaning.push(c.id() as i32);
             }
         }
-        let mut waiting: HashSet<i32> = lock(&self.helpers).drain().collect();
+        let mut waiting: HashSet<i32> = lock(&self.helpers).drain().map(|(pid, _)| pid).collect();
         waiting.extend(cleaning);
         while !waiting.is_empty() && Instant::now() < deadline {
             group::reap(&mut |pid, _| {
@@ -818,9 +863,10 @@ impl Executor for Ssh {
     }
 
     fn reap(&self, exited: &mut dyn FnMut(u64, Exit)) {
-        let mut gone = Vec::new();
+        let (mut gone, mut killed) = (Vec::new(), Vec::new());
         group::reap(&mut |pid, exit| {
-            if lock(&self.helpers).remove(&pid) {
+            if let Some(master) = lock(&self.helpers).remove(&pid) {
+                killed.extend(master);
                 return;
             }
             for (h, host) in self.hosts.iter().enumerate() {
@@ -837,6 +883,14 @@ impl Executor for Ssh {
         for (h, log) in gone {
             let why = last_line(&log);
             self.host_lost(h, &why);
+        }
+        // A kill session ended: the next one takes what was queued meanwhile.
+        for (h, m) in killed {
+            let mut kills = lock(&self.hosts[h].masters[m].kills);
+            kills.in_flight = None;
+            if !self.hosts[h].down.load(Ordering::Relaxed) {
+                self.send_kills(h, m, &mut kills);
+            }
         }
     }
 

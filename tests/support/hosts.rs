@@ -70,6 +70,21 @@ impl Hosts {
         self.harness("freeze", host);
     }
 
+    /// Give `host`'s sshd OpenSSH's default limit of sessions per connection (MaxSessions 10)
+    /// instead of the harness's 200, and restart it.
+    pub fn default_max_sessions(&self, host: &str) {
+        let config = self.dir.join("hosts").join(host).join("sshd_config");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains("MaxSessions 200"));
+        std::fs::write(&config, text.replace("MaxSessions 200", "MaxSessions 10")).unwrap();
+        self.harness("restart", host);
+    }
+
+    /// What `host`'s sshd logged since it (re)started.
+    pub fn log(&self, host: &str) -> String {
+        std::fs::read_to_string(self.dir.join("hosts").join(host).join("sshd.log")).unwrap()
+    }
+
     /// Processes of jobs on these hosts whose command line is `command` (words joined by spaces).
     pub fn job_processes(&self, command: &str) -> Vec<i32> {
         let marker = format!("JR_TEST_HARNESS={}", self.dir.display());
