@@ -409,7 +409,8 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-const SSH: &str = "run ssh in the command: forkpool ssh {} uptime :::: hosts.txt";
+const SSH: &str =
+    "give hosts with -S and use forkpool's remote options (forkpool --help, Remote hosts)";
 const PIPE: &str =
     "split the input into files first (split -n l/4 big.txt part.), then: forkpool CMD ::: part.*";
 
@@ -447,7 +448,10 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
         "use --tag or --tagstring to tell the jobs' output apart",
     ),
     ("compress", ""),
-    ("controlmaster|M", SSH),
+    (
+        "controlmaster|M",
+        "leave it out: forkpool always runs remote jobs over one ControlMaster connection per host",
+    ),
     ("csv", "use --colsep , for CSV without quoted fields"),
     ("ctag", "use --tag"),
     ("ctag-string|ctagstring", "use --tagstring"),
@@ -570,7 +574,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("tmux-pane|tmuxpane", ""),
     ("tollef", ""),
     ("total-jobs|totaljobs|total", "use --bar or --eta"),
-    ("transfer", SSH),
+    ("transfer", "use --tf {}"),
     (
         "transfer-file|transferfile|transfer-files|transferfiles|tf",
         "",
