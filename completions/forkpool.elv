@@ -59,7 +59,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --sshlogin 'Run jobs on remote hosts over OpenSSH: [N/]HOST, comma-separated, repeatable. N is the host''s job slots (default: -j if given, else the host''s CPU count, asked once with nproc); HOST is anything ssh takes (user@host, an alias of ~/.ssh/config); : is this machine. Jobs go to whichever host has a free slot'
             cand --sshloginfile 'Read --sshlogin entries from FILE, one per line (# comments and blank lines skipped), as from an HPC node list'
             cand --slf 'Read --sshlogin entries from FILE, one per line (# comments and blank lines skipped), as from an HPC node list'
-            cand --ssh 'The ssh command, split on spaces (default: ssh), e.g. --ssh ''ssh -F ~/.ssh/cluster''. Its options come before forkpool''s own -o options, so they win'
+            cand --ssh 'The ssh command, split into words as sh would (default: ssh), e.g. --ssh ''ssh -F ~/.ssh/cluster''. Its options come before forkpool''s own -o options, so they win'
             cand --env 'Copy the local environment variable NAME to every job, remote ones too (repeatable)'
             cand --transferfile 'Send FILE (usually {}) to the host before the job, under the same relative path (an absolute one stays absolute); replacement strings work (repeatable)'
             cand --tf 'Send FILE (usually {}) to the host before the job, under the same relative path (an absolute one stays absolute); replacement strings work (repeatable)'

@@ -29,7 +29,7 @@ complete -c forkpool -l worker-max-jobs -d 'Recycle a worker after N jobs: run -
 complete -c forkpool -l init-timeout -d 'Time limit for each --init and --teardown run (e.g. 30s, 2m). On interrupt, teardowns get this long, or 10s when it is not given' -r
 complete -c forkpool -s S -l sshlogin -d 'Run jobs on remote hosts over OpenSSH: [N/]HOST, comma-separated, repeatable. N is the host\'s job slots (default: -j if given, else the host\'s CPU count, asked once with nproc); HOST is anything ssh takes (user@host, an alias of ~/.ssh/config); : is this machine. Jobs go to whichever host has a free slot' -r
 complete -c forkpool -l sshloginfile -l slf -d 'Read --sshlogin entries from FILE, one per line (# comments and blank lines skipped), as from an HPC node list' -r -F
-complete -c forkpool -l ssh -d 'The ssh command, split on spaces (default: ssh), e.g. --ssh \'ssh -F ~/.ssh/cluster\'. Its options come before forkpool\'s own -o options, so they win' -r
+complete -c forkpool -l ssh -d 'The ssh command, split into words as sh would (default: ssh), e.g. --ssh \'ssh -F ~/.ssh/cluster\'. Its options come before forkpool\'s own -o options, so they win' -r
 complete -c forkpool -l env -d 'Copy the local environment variable NAME to every job, remote ones too (repeatable)' -r
 complete -c forkpool -l transferfile -l tf -d 'Send FILE (usually {}) to the host before the job, under the same relative path (an absolute one stays absolute); replacement strings work (repeatable)' -r
 complete -c forkpool -l return -d 'Fetch FILE from the host after the job, to the same relative path here; replacement strings work (repeatable)' -r

@@ -339,8 +339,8 @@ pub struct Cli {
     #[arg(long = "sshloginfile", visible_alias = "slf", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
     pub sshloginfile: Vec<PathBuf>,
 
-    /// The ssh command, split on spaces (default: ssh), e.g. --ssh 'ssh -F ~/.ssh/cluster'.
-    /// Its options come before forkpool's own -o options, so they win.
+    /// The ssh command, split into words as sh would (default: ssh), e.g. --ssh 'ssh -F
+    /// ~/.ssh/cluster'. Its options come before forkpool's own -o options, so they win.
     #[arg(long = "ssh", value_name = "CMD", help_heading = REMOTE)]
     pub ssh: Option<OsString>,
 

@@ -518,13 +518,25 @@ fn remote_options(
         }
         return Ok(None);
     }
+    // Split as a shell would (quotes keep a path with blanks whole); bytes that are not UTF-8
+    // split on blanks.
     let ssh_words: Vec<OsString> = match &ssh {
-        Some(s) => s
-            .as_bytes()
-            .split(|b| b.is_ascii_whitespace())
-            .filter(|w| !w.is_empty())
-            .map(|w| OsString::from_vec(w.to_vec()))
-            .collect(),
+        Some(s) => match s.to_str() {
+            Some(text) => shell_words::split(text)
+                .map_err(|_| {
+                    Error::new(format!("--ssh {text:?} has an unmatched quote"))
+                        .with_hint("quote the ssh command as you would in sh")
+                })?
+                .into_iter()
+                .map(OsString::from)
+                .collect(),
+            None => s
+                .as_bytes()
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(|w| OsString::from_vec(w.to_vec()))
+                .collect(),
+        },
         None => vec![OsString::from("ssh")],
     };
     if ssh_words.is_empty() {

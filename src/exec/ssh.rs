@@ -370,7 +370,15 @@ impl Ssh {
             argv.push(master.socket.as_os_str().to_owned());
             argv.push(host.dest.clone());
             let err = std::fs::File::create(&log).map(Stdio::from);
-            match err.and_then(|e| command(&argv).stderr(e).spawn()) {
+            let mut cmd = command(&argv);
+            // A master outlives nothing of forkpool's, even when forkpool is killed.
+            // SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+                });
+            }
+            match err.and_then(|e| cmd.stderr(e).spawn()) {
                 Ok(child) => starting.push((h, m, child, log)),
                 Err(e) => failed.push((h, format!("cannot run {}: {e}", show(&argv[0])))),
             }
@@ -501,8 +509,10 @@ impl Ssh {
             w.extend_from_slice(&self.enter_workdir());
             w.extend_from_slice(b" || exit 1; ");
         }
+        // noclobber: a file someone else put there first is not written through (and a kill
+        // session reads only a file of the user's own, -O).
         let f = self.pid_file(id);
-        w.extend_from_slice(format!("echo $$ >{f}; ").as_bytes());
+        w.extend_from_slice(format!("(set -C; echo $$ >{f}) 2>/dev/null; ").as_bytes());
         match &spec.command {
             Command::Shell(line) => {
                 quote(self.local.shell.as_os_str().as_bytes(), &mut w);
@@ -674,7 +684,7 @@ impl Ssh {
             let name = sig.as_str().trim_start_matches("SIG");
             let f = self.pid_file(id);
             code.push_str(&format!(
-                "f={f}; [ -s \"$f\" ] && kill -{name} -$(cat \"$f\")"
+                "f={f}; [ -O \"$f\" ] && [ -s \"$f\" ] && kill -{name} -$(cat \"$f\")"
             ));
             if !matches!(sig, Signal::SIGTSTP | Signal::SIGSTOP | Signal::SIGCONT) {
                 // A stopped job cannot act on SIGTERM.
