@@ -259,12 +259,14 @@ fn start_marking(
     dir: &TempDir,
     logins: &str,
     n: u32,
+    extra: &[&str],
 ) -> (std::path::PathBuf, Child) {
     let marks = dir.path().join("marks");
     std::fs::create_dir(&marks).unwrap();
     let child = Command::new(bin())
         .env("D", &marks)
         .args(["--ssh", &hosts.ssh(), "-S", logins, "--env", "D"])
+        .args(extra)
         .args(["echo $JR_TEST_HOST >> \"$D/{}\"; sleep 0.25", ":::"])
         .args((1..=n).map(|i| i.to_string()))
         .stdout(Stdio::null())
@@ -277,8 +279,13 @@ fn start_marking(
 /// Run 60 short jobs over h1, h2 and h3 (2 slots each), do `what` to h2 once it has run a job,
 /// and check that forkpool still ran every job and exited 0 with a warning naming h2. Returns its
 /// stderr and the time from `what` to its end.
-fn lose_h2(hosts: &Hosts, dir: &TempDir, what: fn(&Hosts, &str)) -> (String, Duration) {
-    let (marks, mut child) = start_marking(hosts, dir, "2/h1,2/h2,2/h3", 60);
+fn lose_h2(
+    hosts: &Hosts,
+    dir: &TempDir,
+    what: fn(&Hosts, &str),
+    extra: &[&str],
+) -> (String, Duration) {
+    let (marks, mut child) = start_marking(hosts, dir, "2/h1,2/h2,2/h3", 60, extra);
     assert!(
         wait_for(Duration::from_secs(30), || {
             side_effects(&marks)
@@ -319,8 +326,18 @@ fn a_crashed_host_costs_no_job() {
         return;
     };
     let dir = TempDir::new("remote-crash");
-    let (stderr, _) = lose_h2(&hosts, &dir, Hosts::crash);
+    let (stderr, _) = lose_h2(&hosts, &dir, Hosts::crash, &[]);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_crashed_host_costs_no_job_with_workers_either() {
+    let Some(hosts) = Hosts::start("crash_workers") else {
+        return;
+    };
+    let dir = TempDir::new("remote-crash-workers");
+    let workers = ["--init", "echo A=1 >> $FORKPOOL_ENV", "--teardown", "true"];
+    lose_h2(&hosts, &dir, Hosts::crash, &workers);
 }
 
 #[test]
@@ -329,7 +346,7 @@ fn a_frozen_host_is_noticed_within_seconds_and_costs_no_job() {
         return;
     };
     let dir = TempDir::new("remote-freeze");
-    let (_, took) = lose_h2(&hosts, &dir, Hosts::freeze);
+    let (_, took) = lose_h2(&hosts, &dir, Hosts::freeze, &[]);
     // ServerAlive notices the hung host in about 10 s; the other hosts do the rest quickly.
     assert!(took < Duration::from_secs(25), "took {took:?}");
 }
@@ -340,7 +357,7 @@ fn when_every_host_is_lost_forkpool_exits_255() {
         return;
     };
     let dir = TempDir::new("remote-all-lost");
-    let (marks, mut child) = start_marking(&hosts, &dir, "1/h1", 30);
+    let (marks, mut child) = start_marking(&hosts, &dir, "1/h1", 30, &[]);
     assert!(wait_for(Duration::from_secs(30), || !side_effects(&marks).is_empty()));
     hosts.crash("h1");
     let status = wait_child(&mut child, Duration::from_secs(60));

@@ -826,7 +826,7 @@ impl Executor for Ssh {
             });
         }
         if host.down.load(Ordering::Relaxed) {
-            return Err(SpawnError::Transient(std::io::Error::other("host lost")));
+            return Err(SpawnError::Failed(format!("host {} was lost", host.name)));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let base = host.argv(&host.masters[m].socket);

@@ -494,8 +494,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// A slot closed for good: one job fewer at once; with none left and work waiting, the run
-    /// cannot go on.
+    /// cannot go on. (Workers retire their slots themselves: `spawn_worker_proc`.)
     fn retire_slot(&mut self) {
+        if self.workers.is_some() {
+            return;
+        }
         self.cap -= 1;
         if self.cap == 0 && !self.no_work_left() && self.stop.is_none() {
             self.fail(
@@ -624,6 +627,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         command: Vec<u8>,
         env: Vec<(OsString, OsString)>,
     ) {
+        if !self.exec.slot_open(slot) {
+            // A lost host's slot: no init or teardown can run there.
+            return self.workers.as_mut().expect("workers are on").closed(slot);
+        }
         let spec = SpawnSpec {
             command: Command::Shell(command),
             capture: true,
@@ -820,6 +827,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     unreachable!("only jobs spawn on the spawner")
                 };
                 self.running -= 1;
+                if !self.exec.slot_open(run.slot) {
+                    // Its host was lost while the spawn was on its way.
+                    let slot = run.slot;
+                    self.requeue(*run, false);
+                    return self.slot_idle(slot);
+                }
                 crate::diag::warn(&format!("job {} cannot start: {msg}", run.job.seq));
                 if let Some(pr) = self.extras.progress.as_mut() {
                     pr.started();
@@ -973,7 +986,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 let slot = run.slot;
                 let lost = p.sup.handle().is_some_and(|h| self.exec.lost(h, exit));
                 if lost && self.stop.is_none() {
-                    self.requeue(*run);
+                    self.requeue(*run, true);
                 } else {
                     self.complete(*run, &p.sup, exit);
                 }
@@ -1003,24 +1016,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// A job's host was lost: run it again first, as if this attempt never started.
-    fn requeue(&mut self, mut run: JobRun) {
+    /// A job's host was lost: run it again first, as if this attempt never started
+    /// (`started`: the progress display counted it as running).
+    fn requeue(&mut self, mut run: JobRun, started: bool) {
         self.collector.discard(run.output);
         run.job.attempts -= 1;
         self.queue.push_front(run.job);
-        if let Some(p) = self.extras.progress.as_mut() {
+        if let Some(p) = self.extras.progress.as_mut().filter(|_| started) {
             p.retrying();
         }
     }
 
     /// A slot's job ended: the slot takes another job, or its worker is recycled.
     fn slot_idle(&mut self, slot: usize) {
-        if !self.exec.slot_open(slot) {
-            return self.retire_slot();
+        // A lost host's slot retires; its worker ends (a teardown cannot start there).
+        let open = self.exec.slot_open(slot);
+        if !open {
+            self.retire_slot();
         }
-        let stopping = self.stop.is_some();
+        let stopping = self.stop.is_some() || !open;
         match self.workers.as_mut() {
-            None => self.free.push(Reverse(slot)),
+            None if open => self.free.push(Reverse(slot)),
+            None => {}
             Some(w) => {
                 let actions = w.job_ended(slot, stopping);
                 self.carry_out(actions);
