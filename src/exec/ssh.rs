@@ -16,10 +16,21 @@
 //! whole group on the host gets it (SIGKILL goes to the local client too, so a dead host cannot
 //! hold a job).
 //!
+//! Signals for one master's jobs share one kill session at a time (`Kills`).
+//!
+//! Files (`--transferfile`, `--return`, `--basefile`, an init's `$FORKPOOL_ENV`) move as tar
+//! streams through sessions of the same master: such a job's local process is `sh -c` running
+//! send, job, fetch and cleanup in turn, so the host needs only sh and tar.
+//!
 //! A lost host: a job's client exits 255 when its session breaks, but a job may exit 255 itself.
 //! So a 255 counts as the host's loss only when the host's master has exited (forkpool reaps
-//! it) or `ssh -O check` says it is gone. Then the host is marked down (one warning naming it),
-//! its slots close, and the scheduler runs its jobs again on the other hosts.
+//! it) or `ssh -O check` says it is gone (run on the event loop, only after a 255: a round trip
+//! to the local master's socket, bounded at 5 s). Then the host is marked down (one warning
+//! naming it), its slots close, and the scheduler runs its jobs again on the other hosts.
+//!
+//! Helper processes (masters, kill sessions, checks) are std `Command`s in process groups of
+//! their own, so a Ctrl-C at the terminal reaches forkpool only; the ones left running are reaped
+//! by `reap` (through `group`) like every child.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -40,8 +51,8 @@ use crate::error::{Error, Result};
 use crate::job::{Command, Exit};
 use crate::template::quote;
 
-/// Job slots per master connection: sshd's default MaxSessions is 10; two stay free for kill
-/// and check sessions.
+/// Job slots per master connection: sshd's default MaxSessions is 10; the kill session and an
+/// init's fetch fit in the rest.
 pub const SLOTS_PER_MASTER: usize = 8;
 
 /// How long a master may take to log in.
