@@ -234,6 +234,8 @@ pub struct Ssh {
     /// `--workdir`, and whether forkpool made it (`...`: removed at the end).
     workdir: Option<Vec<u8>>,
     own_workdir: bool,
+    /// `--onall`, `--nonall`: one slot per host, slot N on host N.
+    one_slot: bool,
     basefiles: Vec<Vec<u8>>,
     cleanup: bool,
     next_id: AtomicU64,
@@ -260,6 +262,7 @@ impl Ssh {
             env: config.env.clone(),
             workdir: None,
             own_workdir: config.workdir.as_deref() == Some(b"..."),
+            one_slot: config.one_slot,
             basefiles: config.basefiles.clone(),
             cleanup: config.cleanup,
             next_id: AtomicU64::new(1),
@@ -959,14 +962,13 @@ impl Executor for Ssh {
         if exit != Exit::Code(255) {
             return false;
         }
-        if self.hosts[r.host].down.load(Ordering::Relaxed) {
-            return true;
+        let down =
+            self.hosts[r.host].down.load(Ordering::Relaxed) || !self.master_alive(r.host, r.master);
+        if down {
+            self.host_lost(r.host, "its connection broke");
         }
-        if self.master_alive(r.host, r.master) {
-            return false;
-        }
-        self.host_lost(r.host, "its connection broke");
-        true
+        // With --onall/--nonall a job belongs to its host: it fails with it.
+        down && !self.one_slot
     }
 
     fn slot_open(&self, slot: usize) -> bool {
