@@ -121,6 +121,15 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             if max_slots == 1 { "" } else { "s" }
         ));
     }
+    let on_all = opts.remote.as_ref().and_then(|r| r.on_all);
+    // Job N runs in slot N, which is host N's only slot, because all start at once and none
+    // runs again.
+    if on_all.is_some() && (opts.delay.is_some() || opts.retries > 1) {
+        return Err(error::Error::new(
+            "--delay and --retries do not work with --onall or --nonall",
+        )
+        .with_hint("leave them out: every host runs its jobs at once, once"));
+    }
     let hosts = match opts.remote.as_ref().filter(|_| !opts.dry_run) {
         Some(r) => Some(connect(r, &opts)?),
         None => None,
@@ -146,15 +155,6 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         _ => Default::default(),
     };
     let (logged, logged_whole) = (earlier.jobs, earlier.whole);
-    let on_all = opts.remote.as_ref().and_then(|r| r.on_all);
-    // Job N runs in slot N, which is host N's only slot, because all start at once and none
-    // runs again.
-    if on_all.is_some() && (opts.delay.is_some() || opts.retries > 1) {
-        return Err(error::Error::new(
-            "--delay and --retries do not work with --onall or --nonall",
-        )
-        .with_hint("leave them out: every host runs its jobs at once, once"));
-    }
     let source: Box<dyn JobSource + '_> = if let (Some(all), Some(h)) = (on_all, &hosts) {
         let command = on_all_command(all, batcher, &template, &opts)?;
         let n = h.host_names().len();
