@@ -598,3 +598,35 @@ fn twelve_slots_on_a_host_with_sshds_default_max_sessions_all_run_and_all_stop()
     assert!(!log.contains("no more sessions"), "{log}");
     assert_eq!(log.matches("Accepted publickey").count(), 2, "{log}");
 }
+
+#[test]
+fn halt_now_stops_the_other_remote_jobs() {
+    let Some(hosts) = Hosts::start("halt") else {
+        return;
+    };
+    let mut child = Command::new(bin())
+        .args([
+            "--ssh",
+            &hosts.ssh(),
+            "-S",
+            "2/h1",
+            "--halt",
+            "now,fail=1",
+            ":::",
+        ])
+        .args(["sh -c \"sleep 300 & sleep 300\"", "sleep 1; exit 3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_child(&mut child, Duration::from_secs(30));
+    let stderr = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(
+        wait_for(Duration::from_secs(5), || hosts
+            .job_processes("sleep 300")
+            .is_empty()),
+        "left on the host: {:?}",
+        hosts.job_processes("sleep 300")
+    );
+}

@@ -984,8 +984,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.running -= 1;
                 self.blocked = None;
                 let slot = run.slot;
-                let lost = p.sup.handle().is_some_and(|h| self.exec.lost(h, exit));
-                if lost && self.stop.is_none() {
+                // (A stopping run asks no host whether it was lost.)
+                let lost =
+                    self.stop.is_none() && p.sup.handle().is_some_and(|h| self.exec.lost(h, exit));
+                if lost {
                     self.requeue(*run, true);
                 } else {
                     self.complete(*run, &p.sup, exit);
