@@ -370,6 +370,17 @@ fn when_every_host_is_lost_forkpool_exits_255() {
     );
 }
 
+/// Nothing of `sleep 300` is left on the hosts (soon).
+fn assert_no_sleepers(hosts: &Hosts) {
+    assert!(
+        wait_for(Duration::from_secs(5), || hosts
+            .job_processes("sleep 300")
+            .is_empty()),
+        "left on the host: {:?}",
+        hosts.job_processes("sleep 300")
+    );
+}
+
 /// Start `sh -c "sleep 300 & sleep 300"` on h1, wait until both sleeps run there, and return
 /// forkpool.
 fn start_sleepers(hosts: &Hosts, extra: &[&str]) -> Child {
@@ -401,13 +412,7 @@ fn a_timeout_stops_the_whole_remote_process_group() {
     let stderr = stderr_of(&mut child);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("job 1 timed out after 2s"), "{stderr}");
-    assert!(
-        wait_for(Duration::from_secs(5), || hosts
-            .job_processes("sleep 300")
-            .is_empty()),
-        "left on the host: {:?}",
-        hosts.job_processes("sleep 300")
-    );
+    assert_no_sleepers(&hosts);
 }
 
 #[test]
@@ -423,13 +428,7 @@ fn an_interrupt_stops_remote_jobs_too() {
     .unwrap();
     let status = wait_child(&mut child, Duration::from_secs(30));
     assert_eq!(status.signal(), Some(nix::libc::SIGINT));
-    assert!(
-        wait_for(Duration::from_secs(5), || hosts
-            .job_processes("sleep 300")
-            .is_empty()),
-        "left on the host: {:?}",
-        hosts.job_processes("sleep 300")
-    );
+    assert_no_sleepers(&hosts);
     // The private directory of the control sockets is gone too.
     let control = std::env::temp_dir().join(format!("fp-ssh-{}-0", child.id()));
     assert!(!control.exists(), "{} is left", control.display());
@@ -622,11 +621,5 @@ fn halt_now_stops_the_other_remote_jobs() {
     let status = wait_child(&mut child, Duration::from_secs(30));
     let stderr = stderr_of(&mut child);
     assert_eq!(status.code(), Some(3), "{stderr}");
-    assert!(
-        wait_for(Duration::from_secs(5), || hosts
-            .job_processes("sleep 300")
-            .is_empty()),
-        "left on the host: {:?}",
-        hosts.job_processes("sleep 300")
-    );
+    assert_no_sleepers(&hosts);
 }

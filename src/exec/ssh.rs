@@ -23,9 +23,9 @@
 //! send, job, fetch and cleanup in turn, so the host needs only sh and tar.
 //!
 //! A lost host: a job's client exits 255 when its session breaks, but a job may exit 255 itself.
-//! So a 255 counts as the host's loss only when the host's master has exited (forkpool reaps
-//! it) or `ssh -O check` says it is gone (run on the event loop, only after a 255: a round trip
-//! to the local master's socket, bounded at 5 s). Then the host is marked down (one warning
+//! So a 255 counts as the host's loss only when the host's master has exited: forkpool reaped it,
+//! or `ssh -O check` fails and the master is then found dead (the check runs on the event loop,
+//! only after a 255 of a job forkpool did not stop: a round trip to the local master's socket). Then the host is marked down (one warning
 //! naming it), its slots close, and the scheduler runs its jobs again on the other hosts.
 //!
 //! Helper processes (masters, kill sessions, checks) are std `Command`s in process groups of
@@ -732,29 +732,26 @@ impl Ssh {
     fn master_alive(&self, h: usize, m: usize) -> bool {
         let host = &self.hosts[h];
         let master = &host.masters[m];
-        if master.pid.load(Ordering::Relaxed) == 0 {
+        let pid = master.pid.load(Ordering::Relaxed);
+        if pid == 0 {
             return false;
         }
         let mut argv = host.ssh.clone();
         argv.extend(["-S".into(), master.socket.as_os_str().to_owned()]);
         argv.extend(["-O".into(), "check".into(), host.dest.clone()]);
-        let Ok(mut child) = command(&argv).spawn() else {
+        if run_briefly(&argv, Duration::from_secs(10)) {
             return true;
-        };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return status.success(),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(2))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return false;
-                }
-            }
         }
+        // A master whose connection broke exits at once (ControlPersist=no); one that lives on
+        // failed the check for another reason (a loaded machine), and still serves.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if !is_running(pid) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 
     /// End the run's remote side: wait a moment for kill sessions, remove this run's pid files
@@ -1015,6 +1012,37 @@ fn env_file(spec: &SpawnSpec) -> Option<&[u8]> {
         .iter()
         .find(|(k, _)| k == "FORKPOOL_ENV")
         .map(|(_, v)| v.as_bytes())
+}
+
+/// Run a helper to its end (at most `limit`); whether it succeeded.
+fn run_briefly(argv: &[OsString], limit: Duration) -> bool {
+    let Ok(mut child) = command(argv).spawn() else {
+        return false;
+    };
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}
+
+/// Whether a child of forkpool's still runs (not a zombie), from /proc/PID/stat.
+fn is_running(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .iter()
+        .rposition(|&b| b == b')')
+        .and_then(|end| stat.get(end + 2));
+    !matches!(state, Some(b'Z' | b'X') | None)
 }
 
 /// `argv` with `remote` as its last word, quoted for the local sh.

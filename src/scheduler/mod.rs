@@ -984,9 +984,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.running -= 1;
                 self.blocked = None;
                 let slot = run.slot;
-                // (A stopping run asks no host whether it was lost.)
-                let lost =
-                    self.stop.is_none() && p.sup.handle().is_some_and(|h| self.exec.lost(h, exit));
+                // A stopping run, or a job forkpool stopped (its 255 is expected), asks no host
+                // whether it was lost.
+                let lost = self.stop.is_none()
+                    && !p.sup.stopped()
+                    && p.sup.handle().is_some_and(|h| self.exec.lost(h, exit));
                 if lost {
                     self.requeue(*run, true);
                 } else {
