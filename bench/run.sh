@@ -73,7 +73,7 @@ if ((QUICK)); then
     WIDE_J=250 WIDE_JOBS=500 WIDE_ROUNDS=1
     FLAGS_ROUNDS=1
     LONG_MB=20 SMALL_JOBS=250
-    PIPE_MB=100 PIPE_ROUNDS=1 PERSIST_N=20000 SPAWN_N=500 PERL_JOBS=20000
+    PIPE_MB=100 PIPE_ROUNDS=1 PERSIST_N=20000 SPAWN_N=500 PERL_JOBS=20000 REMOTE_JOBS=200 REMOTE_ROUNDS=1
     ROUND_LIMIT=300
 else
     MODE_FLAG=""
@@ -85,7 +85,7 @@ else
     WIDE_J=1000 WIDE_JOBS=2000 WIDE_ROUNDS=3
     FLAGS_ROUNDS=5
     LONG_MB=100 SMALL_JOBS=1000
-    PIPE_MB=500 PIPE_ROUNDS=3 PERSIST_N=100000 SPAWN_N=2000 PERL_JOBS=100000
+    PIPE_MB=500 PIPE_ROUNDS=3 PERSIST_N=100000 SPAWN_N=2000 PERL_JOBS=100000 REMOTE_JOBS=200 REMOTE_ROUNDS=3
     ROUND_LIMIT=1800
 fi
 TARGET_N=${OVERHEAD_SIZES[0]} # the "5,000 x true" workload (1,000 in --quick)
@@ -463,6 +463,32 @@ with open('$IN/pipe.txt', 'wb') as f:
     register perl "forkpool" "$fp --dry-run echo {} < $IN/perl.in > /dev/null"
     register perl "forkpool {= s/a/b/ =}" "$fp --dry-run echo '{= s/a/b/ =}' < $IN/perl.in > /dev/null"
     bench perl "$FLAGS_ROUNDS" 1 --warmup 1
+fi
+
+# Remote hosts (issue 14): three throwaway sshd "hosts" on loopback from the
+# test harness. The per-job cost over a multiplexed connection is compared with
+# a plain loop of `ssh -o ControlPath=...` over an open master, one job at a
+# time; 200 jobs over -S 2/h1,2/h2,2/h3 with GNU parallel's -S on the same hosts.
+RCFG=""
+if have forkpool && [[ -x /usr/sbin/sshd ]]; then
+    log "remote: $REMOTE_JOBS jobs of true over three loopback sshd hosts"
+    RCFG=$(JR_SSH_PORT=auto bash "$REPO/tests/support/ssh-harness.sh" start 2>>"$HFLOG" | tail -n 1) || RCFG=""
+fi
+if [[ -n $RCFG && -f $RCFG ]]; then
+    seq "$REMOTE_JOBS" >"$IN/seq.remote"
+    rssh="ssh -F $RCFG"
+    rctl=$TMP/rctl
+    $rssh -o ControlMaster=yes -o ControlPersist=1800 -o ControlPath="$rctl" -N -f h1
+    register remote-1 "ssh loop" "for i in \$(seq $REMOTE_JOBS); do $rssh -n -o ControlPath=$rctl h1 true; done"
+    register remote-1 "forkpool" "$fp --ssh '$rssh' -S 1/h1 true < $IN/seq.remote"
+    bench remote-1 "$REMOTE_ROUNDS" 1 --warmup 1
+    register remote-3 "forkpool" "$fp --ssh '$rssh' -S 2/h1,2/h2,2/h3 true < $IN/seq.remote"
+    if have gnu-parallel; then
+        register remote-3 "gnu-parallel" "$(printf '%q' "${BIN[gnu-parallel]}") --will-cite --ssh '$rssh' -S 2/h1,2/h2,2/h3 true < $IN/seq.remote"
+    fi
+    bench remote-3 "$REMOTE_ROUNDS" 1
+    $rssh -o ControlPath="$rctl" -O exit h1 2>/dev/null || true
+    bash "$REPO/tests/support/ssh-harness.sh" stop "$RCFG" 2>>"$HFLOG" || true
 fi
 
 ELAPSED=$SECONDS
@@ -859,6 +885,26 @@ REPORT=$TMP/report.md
     echo
     echo "forkpool's own CPU time per job: ${cpu:-—} µs (user + system of the whole run, less that of the same worker doing all $PERSIST_N items alone)."
     commands_list persist
+    echo
+
+    # Remote hosts.
+    echo "## Remote hosts: $REMOTE_JOBS × \`true\` over loopback sshd hosts"
+    echo
+    if [[ -s $TMP/cmds/remote-1.tsv ]]; then
+        r=$(ratio "$(med remote-1 forkpool)" "$(med remote-1 "ssh loop")")
+        s=$(judge "$r" "<=" 1.5 remote-1 forkpool "ssh loop")
+        summary "$REMOTE_JOBS × true on 1 host" "forkpool ≤ 1.5× an ssh loop over a master" "$(fmt_x "$r")" "$s"
+        timing_table remote-1 "ssh loop" forkpool "≤ 1.5×" "$s"
+        commands_list remote-1
+        echo
+        r=$(ratio "$(med remote-3 gnu-parallel)" "$(med remote-3 forkpool)")
+        s=$(judge "$r" ">=" 3 remote-3 forkpool gnu-parallel)
+        summary "$REMOTE_JOBS × true on 3 hosts" "GNU parallel -S ≥ 3× forkpool" "$(fmt_x "$r")" "$s"
+        timing_table remote-3 forkpool gnu-parallel "≥ 3×" "$s"
+        commands_list remote-3
+    else
+        echo "_Not run: no sshd (apt-get install openssh-server), or the harness did not start._"
+    fi
     echo
 } >"$REPORT"
 

@@ -23,7 +23,7 @@ _forkpool() {
 
     case "${cmd}" in
         forkpool)
-            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -h -V --arg-file --null --delimiter --colsep --trim --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --plus --rpl --env --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --load --memfree --noswap --limit --nice --semaphore --semaphore-name --id --fg --bg --wait --st --semaphore-timeout --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --will-cite --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --bar --eta --init --teardown --worker-max-jobs --init-timeout --persistent --send --send-null --protocol --buffer-size --tmpdir --spreadstdin --pipe --pipe-part --pipepart --block-size --blocksize --block --recend --recstart --regex --regexp --removerecsep --rrs --remove-rec-sep --roundrobin --round --round-robin --cat --fifo --help --version"
+            opts="-a -0 -d -C -r -E -I -n -L -N -X -m -s -q -j -k -u -t -v -S -h -V --arg-file --null --delimiter --colsep --trim --no-run-if-empty --xapply --link --header --eof --max-args --max-lines --max-replace-args --xargs --max-chars --quote --shell --plus --rpl --max-procs --jobs --delay --timeout --termseq --retries --halt-on-error --halt --load --memfree --noswap --limit --nice --semaphore --semaphore-name --id --fg --bg --wait --st --semaphore-timeout --keep-order --lb --line-buffer --ungroup --group --tag --tagstring --dry-run --will-cite --verbose --json --joblog --resume --resume-failed --retry-failed --res --results --bar --eta --init --teardown --worker-max-jobs --init-timeout --persistent --send --send-null --protocol --sshlogin --slf --sshloginfile --ssh --onall --nonall --filter-hosts --env --tf --transferfile --return --cleanup --trc --bf --basefile --wd --workdir --buffer-size --tmpdir --spreadstdin --pipe --pipe-part --pipepart --block-size --blocksize --block --recend --recstart --regex --regexp --removerecsep --rrs --remove-rec-sep --roundrobin --round --round-robin --cat --fifo --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -110,10 +110,6 @@ _forkpool() {
                     return 0
                     ;;
                 --rpl)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --env)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -222,6 +218,62 @@ _forkpool() {
                     return 0
                     ;;
                 --protocol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshlogin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -S)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshloginfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transferfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --return)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --basefile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

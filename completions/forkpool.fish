@@ -15,7 +15,6 @@ complete -c forkpool -s N -l max-replace-args -d 'Use at most N inputs per job, 
 complete -c forkpool -s s -l max-chars -d 'Limit a job\'s command line to N bytes (with -X, -m, --xargs)' -r
 complete -c forkpool -l shell -d 'Run commands that need a shell with PATH instead of /bin/sh' -r -F
 complete -c forkpool -l rpl -d 'Define a replacement string: \'TAG perl-expression\', e.g. --rpl \'{..} s/\\.[^.]*$//\'. A (group) in TAG is a regex whose text the expression gets as $$1 ... Repeatable' -r
-complete -c forkpool -l env -d 'Pass the environment variable NAME to jobs on remote hosts (jobs here inherit the whole environment). Repeatable' -r
 complete -c forkpool -s j -l jobs -l max-procs -d 'Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many as possible. Default: the number of CPUs. A FILE that holds one of these is read again every second while the run goes on, so the run can be widened or narrowed (running jobs are never stopped). With --semaphore: the number of holders at once (default 1)' -r
 complete -c forkpool -l delay -d 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)' -r
 complete -c forkpool -l timeout -d 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m; 0: no limit), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq; the job counts as failed (joblog Exitval -1), even if it then exits 0' -r
@@ -37,6 +36,15 @@ complete -c forkpool -l worker-max-jobs -d 'Recycle a worker after N jobs: run -
 complete -c forkpool -l init-timeout -d 'Time limit for each --init and --teardown run (e.g. 30s, 2m). On interrupt, teardowns get this long, or 10s when it is not given' -r
 complete -c forkpool -l send -d 'What a --persistent request holds, filled in per job without shell quoting (default {}), followed by a newline' -r
 complete -c forkpool -l protocol -d 'How a --persistent worker\'s reply ends: line (one line per request), end=STR (the lines up to a line that is exactly STR, which is dropped) or json (one JSON object per line each way; see the README)' -r
+complete -c forkpool -s S -l sshlogin -d 'Run jobs on remote hosts over OpenSSH: [N/]HOST, comma-separated, repeatable. N is the host\'s job slots (default: -j if given, else the host\'s CPU count, asked once with nproc); HOST is anything ssh takes (user@host, an alias of ~/.ssh/config); : is this machine. Jobs go to whichever host has a free slot' -r
+complete -c forkpool -l sshloginfile -l slf -d 'Read --sshlogin entries from FILE, one per line (# comments and blank lines skipped), as from an HPC node list' -r -F
+complete -c forkpool -l ssh -d 'The ssh command, split into words as sh would (default: ssh), e.g. --ssh \'ssh -F ~/.ssh/cluster\'. Its options come before forkpool\'s own -o options, so they win' -r
+complete -c forkpool -l env -d 'Copy the local environment variable NAME to every job, remote ones too (repeatable)' -r
+complete -c forkpool -l transferfile -l tf -d 'Send FILE (usually {}) to the host before the job, under the same relative path (an absolute one stays absolute); replacement strings work (repeatable)' -r
+complete -c forkpool -l return -d 'Fetch FILE from the host after the job, to the same relative path here; replacement strings work (repeatable)' -r
+complete -c forkpool -l trc -d '--transferfile {} --return FILE --cleanup in one' -r
+complete -c forkpool -l basefile -l bf -d 'Send FILE to every host once, before its first job (repeatable); with --cleanup it is removed at the end' -r
+complete -c forkpool -l workdir -l wd -d 'Run remote jobs in DIR on the host (relative to the login directory; created if missing). DIR ... (three dots) is a fresh directory per run, removed at the end' -r
 complete -c forkpool -l buffer-size -d 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory' -r
 complete -c forkpool -l tmpdir -d 'Directory for spilled output (default: $TMPDIR, else /tmp)' -r -F
 complete -c forkpool -l block -l block-size -l blocksize -d 'Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A block ends on a record boundary and is no larger unless one record is. With --pipepart, -N means N blocks per job slot' -r
@@ -72,6 +80,10 @@ complete -c forkpool -l bar -d 'Show a progress bar on stderr: jobs done of the 
 complete -c forkpool -l eta -d 'Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left. Shown only when stderr is a terminal'
 complete -c forkpool -l persistent -d 'Start the command once per worker (after its --init) and send it one request per job on its stdin; its reply on stdout is the job\'s output (see --protocol). The command may use {%} and the worker variables, not per-job replacement strings'
 complete -c forkpool -l send-null -d 'End --persistent requests with a NUL byte instead of a newline'
+complete -c forkpool -l onall -d 'Run every job on every host (one at a time per host, hosts in parallel; each host\'s output is grouped; --tag tags lines with the host)'
+complete -c forkpool -l nonall -d 'Run the command once on every host, with no input (--tag tags lines with the host)'
+complete -c forkpool -l filter-hosts -d 'Drop hosts that cannot be reached at the start, with a warning (else that is an error)'
+complete -c forkpool -l cleanup -d 'Remove the transferred and returned files from the host after the job'
 complete -c forkpool -l pipe -l spreadstdin -d 'Cut the input (stdin, or the one -a/:::: FILE) into blocks of records and give each block to a job on its stdin. -N N: N records per block; -L N: a record is N lines'
 complete -c forkpool -l pipepart -l pipe-part -d 'As --pipe, for a regular file (-a FILE): jobs get byte ranges of it, found by reading only around each cut, so the records never pass through forkpool'
 complete -c forkpool -l regexp -l regex -d 'Read --recend and --recstart as regular expressions'

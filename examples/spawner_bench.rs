@@ -89,6 +89,8 @@ fn main() -> ExitCode {
             capture,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
+            transfer: Default::default(),
         }
     };
     let finish = |status: Exit, failures: &mut u64| {

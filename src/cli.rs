@@ -17,6 +17,7 @@ const PIPE_MODE: &str = "Pipe mode";
 const RESULTS: &str = "Results";
 const WORKERS: &str = "Workers";
 const SEMAPHORE: &str = "Semaphore (sem)";
+const REMOTE: &str = "Remote hosts";
 
 const ABOUT: &str =
     "Run commands in parallel: a fast, streaming, byte-exact job runner that speaks GNU parallel.";
@@ -211,11 +212,6 @@ pub struct Cli {
     #[arg(long = "rpl", value_name = "'TAG EXPR'", help_heading = COMMAND, action = ArgAction::Append,
           allow_hyphen_values = true)]
     pub rpl: Vec<OsString>,
-
-    /// Pass the environment variable NAME to jobs on remote hosts (jobs here inherit the whole
-    /// environment). Repeatable.
-    #[arg(long = "env", value_name = "NAME", help_heading = COMMAND, action = ArgAction::Append)]
-    pub env: Vec<OsString>,
 
     // ----- Scheduling -----
     /// Run N jobs at once: N, N% of the CPUs, +N or -N relative to the CPU count, 0 for as many
@@ -432,6 +428,68 @@ pub struct Cli {
           help_heading = WORKERS, requires = "persistent")]
     pub protocol: String,
 
+    /// Run jobs on remote hosts over OpenSSH: [N/]HOST, comma-separated, repeatable. N is the
+    /// host's job slots (default: -j if given, else the host's CPU count, asked once with
+    /// nproc); HOST is anything ssh takes (user@host, an alias of ~/.ssh/config); : is this
+    /// machine. Jobs go to whichever host has a free slot.
+    #[arg(short = 'S', long = "sshlogin", value_name = "[N/]HOST[,...]", help_heading = REMOTE, action = ArgAction::Append)]
+    pub sshlogin: Vec<OsString>,
+
+    /// Read --sshlogin entries from FILE, one per line (# comments and blank lines skipped), as
+    /// from an HPC node list.
+    #[arg(long = "sshloginfile", visible_alias = "slf", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub sshloginfile: Vec<PathBuf>,
+
+    /// The ssh command, split into words as sh would (default: ssh), e.g. --ssh 'ssh -F
+    /// ~/.ssh/cluster'. Its options come before forkpool's own -o options, so they win.
+    #[arg(long = "ssh", value_name = "CMD", help_heading = REMOTE)]
+    pub ssh: Option<OsString>,
+
+    /// Run every job on every host (one at a time per host, hosts in parallel; each host's
+    /// output is grouped; --tag tags lines with the host).
+    #[arg(long = "onall", help_heading = REMOTE, conflicts_with = "nonall")]
+    pub onall: bool,
+
+    /// Run the command once on every host, with no input (--tag tags lines with the host).
+    #[arg(long = "nonall", help_heading = REMOTE)]
+    pub nonall: bool,
+
+    /// Drop hosts that cannot be reached at the start, with a warning (else that is an error).
+    #[arg(long = "filter-hosts", help_heading = REMOTE)]
+    pub filter_hosts: bool,
+
+    /// Copy the local environment variable NAME to every job, remote ones too (repeatable).
+    #[arg(long = "env", value_name = "NAME", help_heading = REMOTE, action = ArgAction::Append)]
+    pub env_vars: Vec<OsString>,
+
+    /// Send FILE (usually {}) to the host before the job, under the same relative path (an
+    /// absolute one stays absolute); replacement strings work (repeatable).
+    #[arg(long = "transferfile", visible_alias = "tf", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub transferfile: Vec<OsString>,
+
+    /// Fetch FILE from the host after the job, to the same relative path here; replacement
+    /// strings work (repeatable).
+    #[arg(long = "return", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub return_files: Vec<OsString>,
+
+    /// Remove the transferred and returned files from the host after the job.
+    #[arg(long = "cleanup", help_heading = REMOTE)]
+    pub cleanup: bool,
+
+    /// --transferfile {} --return FILE --cleanup in one.
+    #[arg(long = "trc", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub trc: Vec<OsString>,
+
+    /// Send FILE to every host once, before its first job (repeatable); with --cleanup it is
+    /// removed at the end.
+    #[arg(long = "basefile", visible_alias = "bf", value_name = "FILE", help_heading = REMOTE, action = ArgAction::Append)]
+    pub basefile: Vec<OsString>,
+
+    /// Run remote jobs in DIR on the host (relative to the login directory; created if
+    /// missing). DIR ... (three dots) is a fresh directory per run, removed at the end.
+    #[arg(long = "workdir", visible_alias = "wd", value_name = "DIR", help_heading = REMOTE)]
+    pub workdir: Option<OsString>,
+
     /// Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled
     /// to unlinked files in the temporary directory.
     #[arg(long = "buffer-size", value_name = "SIZE", default_value = "16M", help_heading = OUTPUT)]
@@ -499,7 +557,8 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-const SSH: &str = "run ssh in the command: forkpool ssh {} uptime :::: hosts.txt";
+const SSH: &str =
+    "give hosts with -S and use forkpool's remote options (forkpool --help, Remote hosts)";
 
 /// GNU parallel's options (20221122), each with its aliases as GNU spells them (`|` between)
 /// and what to use instead, if anything. A group that shares a name with a forkpool option is a
@@ -515,7 +574,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("arg-file-sep|argfilesep", ""),
     ("arg-sep|argsep", ""),
     ("bar", ""),
-    ("basefile|bf", SSH),
+    ("basefile|bf", ""),
     ("basenameextensionreplace|bner", ""),
     ("basenamereplace|bnr", ""),
     ("bg", ""),
@@ -524,7 +583,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("block-timeout|blocktimeout|bt", ""),
     ("bug", ""),
     ("cat", ""),
-    ("cleanup", SSH),
+    ("cleanup", ""),
     ("col-sep|colsep|C", ""),
     (
         "color-failed|colour-failed|colorfailed|colourfailed|color-fail|colour-fail|colorfail|colourfail|cf",
@@ -535,7 +594,10 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
         "use --tag or --tagstring to tell the jobs' output apart",
     ),
     ("compress", ""),
-    ("controlmaster|M", SSH),
+    (
+        "controlmaster|M",
+        "leave it out: forkpool always runs remote jobs over one ControlMaster connection per host",
+    ),
     ("csv", "use --colsep , for CSV without quoted fields"),
     ("ctag", "use --tag"),
     ("ctag-string|ctagstring", "use --tagstring"),
@@ -553,7 +615,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("fg", ""),
     ("fifo", ""),
     ("filter", ""),
-    ("filter-hosts|filterhosts|filter-host", SSH),
+    ("filter-hosts|filterhosts|filter-host", ""),
     ("gnu", ""),
     ("group", ""),
     ("group-by|groupby", ""),
@@ -586,14 +648,14 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("nice", ""),
     ("no-keep-order|nokeeporder|nok|no-k", "leave out -k"),
     ("no-run-if-empty|norunifempty|r", ""),
-    ("nonall", SSH),
+    ("nonall", ""),
     ("noswap", ""),
     ("null|0", ""),
     ("number-of-cores|numberofcores", "use nproc"),
     ("number-of-cpus|numberofcpus", "use nproc"),
     ("number-of-sockets|numberofsockets", ""),
     ("number-of-threads|numberofthreads", "use nproc"),
-    ("onall", SSH),
+    ("onall", ""),
     ("open-tty|o", ""),
     ("output-as-files|outputasfiles|files", "use --results DIR"),
     ("parens", ""),
@@ -616,7 +678,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("resume-failed|resumefailed", ""),
     ("retries", ""),
     ("retry-failed|retryfailed", ""),
-    ("return", SSH),
+    ("return", ""),
     ("round-robin|roundrobin|round", ""),
     ("rpl", ""),
     ("rsync-opts|rsyncopts", SSH),
@@ -637,10 +699,10 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("sql-and-worker|sqlandworker", ""),
     ("sql-master|sqlmaster", ""),
     ("sql-worker|sqlworker", ""),
-    ("ssh", SSH),
+    ("ssh", ""),
     ("ssh-delay|sshdelay", SSH),
-    ("sshlogin|S", SSH),
-    ("sshloginfile|slf", SSH),
+    ("sshlogin|S", ""),
+    ("sshloginfile|slf", ""),
     ("tag", ""),
     ("tag-string|tagstring", ""),
     ("tee", ""),
@@ -652,12 +714,12 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("tmux-pane|tmuxpane", ""),
     ("tollef", ""),
     ("total-jobs|totaljobs|total", "use --bar or --eta"),
-    ("transfer", SSH),
+    ("transfer", "use --tf {}"),
     (
         "transfer-file|transferfile|transfer-files|transferfiles|tf",
-        SSH,
+        "",
     ),
-    ("trc", SSH),
+    ("trc", ""),
     ("trim", ""),
     ("tty", ""),
     ("ungroup|u", ""),
@@ -679,10 +741,7 @@ const GNU_OPTIONS: &[(&str, &str)] = &[
     ("version|V", ""),
     ("wait", ""),
     ("will-cite|willcite|nn|nonotice|no-notice", ""),
-    (
-        "work-dir|workdir|wd",
-        "change directory in the command: forkpool 'cd DIR && CMD {}'",
-    ),
+    ("work-dir|workdir|wd", ""),
     ("xargs", ""),
 ];
 
@@ -814,8 +873,8 @@ mod tests {
             Some("--memsuspend is GNU parallel's; forkpool does not support it yet")
         );
         assert_eq!(
-            msg(&["-S", "host", "echo"]).as_deref(),
-            Some("-S is GNU parallel's; forkpool does not support it yet")
+            msg(&["-M", "echo"]).as_deref(),
+            Some("-M is GNU parallel's; forkpool does not support it yet")
         );
         assert_eq!(
             msg(&["--keeporder", "echo"]).as_deref(),

@@ -124,6 +124,23 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         rpls: &rpls,
     };
     let (slots, max_slots) = job_slots(&opts);
+    let on_all = opts.remote.as_ref().and_then(|r| r.on_all);
+    // Job N runs in slot N, which is host N's only slot, because all start at once and none
+    // runs again.
+    if on_all.is_some() && (opts.delay.is_some() || opts.retries > 1) {
+        return Err(error::Error::new(
+            "--delay and --retries do not work with --onall or --nonall",
+        )
+        .with_hint("leave them out: every host runs its jobs at once, once"));
+    }
+    let hosts = match opts.remote.as_ref().filter(|_| !opts.dry_run) {
+        Some(r) => Some(connect(r, &opts)?),
+        None => None,
+    };
+    let slots = match &hosts {
+        Some(h) => h.slots().min(max_slots),
+        None => slots,
+    };
     let mut template = Template::parse(
         &opts.command,
         opts.quote_words,
@@ -189,7 +206,12 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     };
     let (logged, logged_whole) = (earlier.jobs, earlier.whole);
     let mut _scratch = None;
-    let source: Box<dyn JobSource + '_> = if let Some(pipe) = &opts.pipe {
+    let source: Box<dyn JobSource + '_> = if let (Some(all), Some(h)) = (on_all, &hosts) {
+        let command = on_all_command(all, batcher, &template, &opts)?;
+        let n = h.host_names().len();
+        total = Some(n as u64);
+        Box::new(scheduler::source::Listed::new(vec![command; n]))
+    } else if let Some(pipe) = &opts.pipe {
         let (inner, scratch) = scheduler::pipe::source(pipe, &opts.output.tmpdir, slots)?;
         _scratch = scratch;
         if opts.resume == options::Resume::No {
@@ -220,8 +242,19 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             (opts.resume != options::Resume::No).then_some(logged_whole),
         )?);
     }
-    extras.tag_template = tag_template;
+    extras.tag_hosts = on_all.is_some() && opts.output.tag.as_deref() == Some(b"{}");
+    extras.tag_template = tag_template.filter(|_| !extras.tag_hosts);
     extras.send_template = persistent_send(&opts, &template, &syntax)?;
+    if let Some(r) = &opts.remote {
+        let parse = |names: &[Vec<u8>]| {
+            names
+                .iter()
+                .map(|n| Template::parse(std::slice::from_ref(n), false, false, false, &syntax))
+                .collect::<Result<Vec<_>>>()
+        };
+        extras.send = parse(&r.transfer)?;
+        extras.fetch = parse(&r.fetch)?;
+    }
     extras.total = total;
     extras.names = names;
     extras.max_slots = max_slots;
@@ -232,12 +265,50 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     }
     exec::group::become_subreaper();
     let collector = Collector::new(&opts.output, sink);
-    let executor = exec::local::Local {
-        shell: opts.shell.clone(),
-        nice: opts.nice,
+    let run = Run {
+        opts: &opts,
+        template: &template,
+        source,
+        collector,
+        slots,
+        extras,
     };
-    let mut scheduler =
-        Scheduler::new(&opts, &template, source, executor, collector, slots, extras)?;
+    match hosts {
+        Some(h) => run.go(h),
+        None => run.go(exec::local::Local {
+            shell: opts.shell.clone(),
+            nice: opts.nice,
+        }),
+    }
+}
+
+/// Everything a scheduler needs but its executor.
+struct Run<'a> {
+    opts: &'a Options,
+    template: &'a Template,
+    source: Box<dyn JobSource + 'a>,
+    collector: Collector,
+    slots: usize,
+    extras: scheduler::Extras,
+}
+
+impl Run<'_> {
+    fn go<E: exec::Executor>(self, executor: E) -> Result<Outcome> {
+        let mut scheduler = Scheduler::new(
+            self.opts,
+            self.template,
+            self.source,
+            executor,
+            self.collector,
+            self.slots,
+            self.extras,
+        )?;
+        finish(&mut scheduler)
+    }
+}
+
+/// Run the jobs, and say how forkpool should end.
+fn finish<E: exec::Executor>(scheduler: &mut Scheduler<'_, E>) -> Result<Outcome> {
     let result = scheduler.run();
     if result.is_ok() {
         match scheduler.stop {
@@ -302,6 +373,62 @@ fn job_slots(opts: &Options) -> (usize, usize) {
         opts.jobs.min(max_slots)
     };
     (slots, max_slots)
+}
+
+/// Connect to the hosts of `-S` and `--sshloginfile`.
+fn connect(remote: &options::RemoteOptions, opts: &Options) -> Result<exec::ssh::Ssh> {
+    let logins = remote
+        .logins
+        .iter()
+        .map(|l| exec::ssh::parse_login(l))
+        .collect::<Result<Vec<_>>>()?;
+    let env = opts
+        .env_vars
+        .iter()
+        .filter_map(|k| std::env::var_os(k).map(|v| (k.clone(), v)))
+        .collect();
+    exec::ssh::Ssh::connect(
+        logins,
+        exec::ssh::Config {
+            ssh: remote.ssh.clone(),
+            shell: opts.shell.clone(),
+            env,
+            jobs: remote.jobs,
+            one_slot: remote.on_all.is_some(),
+            filter_hosts: remote.filter_hosts,
+            tmpdir: opts.output.tmpdir.clone(),
+            workdir: remote.workdir.clone(),
+            basefiles: remote.basefiles.clone(),
+            cleanup: remote.cleanup,
+        },
+    )
+}
+
+/// The one command each host runs with `--nonall` (the command as typed) or `--onall` (every
+/// job in turn; its exit status is the number of jobs that failed, at most 101).
+fn on_all_command(
+    all: options::OnAll,
+    mut batcher: Batcher,
+    template: &Template,
+    opts: &Options,
+) -> Result<Vec<u8>> {
+    if all == options::OnAll::Command {
+        return Ok(opts.command.join(&b' '));
+    }
+    let mut script = b"f=0\n".to_vec();
+    while let Some(job) = batcher.next_job(template)? {
+        let view = JobView {
+            records: &job.records,
+            seq: job.seq,
+            slot: 1,
+        };
+        template::quote(opts.shell.as_os_str().as_encoded_bytes(), &mut script);
+        script.extend_from_slice(b" -c ");
+        template::quote(&template.shell_line(&view), &mut script);
+        script.extend_from_slice(b" || f=$((f+1))\n");
+    }
+    script.extend_from_slice(b"[ $f -gt 101 ] && f=101\nexit $f");
+    Ok(script)
 }
 
 /// The number of jobs `input` (`:::` lists and regular files) makes, found by making them, as GNU parallel

@@ -112,8 +112,6 @@ pub struct Options {
     pub plus: bool,
     /// `--rpl`: replacement strings defined as 'TAG perl-expression'.
     pub rpl: Vec<Vec<u8>>,
-    /// `--env`: variables to pass to remote hosts (local jobs inherit the environment).
-    pub env_vars: Vec<OsString>,
     pub jobs: usize,
     pub output: OutputOptions,
     pub dry_run: bool,
@@ -138,6 +136,10 @@ pub struct Options {
     pub gates: GateOptions,
     /// `--nice`: the niceness jobs run at.
     pub nice: Option<i32>,
+    /// `--env NAME`: local variables copied to every job.
+    pub env_vars: Vec<OsString>,
+    /// `-S`, `--slf`: where jobs run, when not only here.
+    pub remote: Option<RemoteOptions>,
 }
 
 /// Pipe mode.
@@ -187,6 +189,34 @@ impl GateOptions {
             || self.limit.is_some()
             || self.jobs_file.is_some()
     }
+}
+
+/// `--onall` / `--nonall`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OnAll {
+    /// Every job on every host.
+    Jobs,
+    /// The command once on every host, with no input.
+    Command,
+}
+
+/// Remote hosts and how jobs reach them.
+#[derive(Clone, Debug, Default)]
+pub struct RemoteOptions {
+    /// The sshlogins as given (`[N/]HOST`, `:`), one per entry.
+    pub logins: Vec<Vec<u8>>,
+    /// The ssh command's words.
+    pub ssh: Vec<OsString>,
+    /// `-j` as given: the slots of a host without `N/`.
+    pub jobs: Option<usize>,
+    pub on_all: Option<OnAll>,
+    pub filter_hosts: bool,
+    /// `--transferfile`, `--return`: templates of file names.
+    pub transfer: Vec<Vec<u8>>,
+    pub fetch: Vec<Vec<u8>>,
+    pub cleanup: bool,
+    pub basefiles: Vec<Vec<u8>>,
+    pub workdir: Option<Vec<u8>>,
 }
 
 /// The per-worker life cycle.
@@ -500,6 +530,22 @@ impl Options {
             _ => Progress::Off,
         };
         let shell = cli.shell.unwrap_or_else(|| default_shell(&command));
+        let env_vars = env_names(cli.env_vars)?;
+        let remote = remote_options(
+            cli.sshlogin,
+            cli.sshloginfile,
+            cli.ssh,
+            cli.jobs.as_deref(),
+            jobs,
+            (cli.onall, cli.nonall, cli.filter_hosts, cli.cleanup),
+            (
+                cli.transferfile,
+                cli.return_files,
+                cli.trc,
+                cli.basefile,
+                cli.workdir,
+            ),
+        )?;
         let opts = Options {
             command,
             quote_words: cli.quote,
@@ -512,7 +558,6 @@ impl Options {
             shell,
             plus: cli.plus,
             rpl: cli.rpl.into_iter().map(OsString::into_vec).collect(),
-            env_vars: cli.env,
             jobs,
             output: OutputOptions {
                 mode,
@@ -538,6 +583,8 @@ impl Options {
             pipe,
             gates,
             nice: cli.nice,
+            env_vars,
+            remote,
         };
         Ok((opts, input))
     }
@@ -806,6 +853,141 @@ pub fn names_exported_function(words: &[Vec<u8>]) -> bool {
     var.extend_from_slice(name);
     var.extend_from_slice(b"%%");
     std::env::var_os(OsStr::from_bytes(&var)).is_some()
+}
+
+/// `--env NAME`: each must be a variable name a shell can export.
+fn env_names(names: Vec<OsString>) -> Result<Vec<OsString>> {
+    for n in &names {
+        let b = n.as_bytes();
+        let ok = !b.is_empty()
+            && !b[0].is_ascii_digit()
+            && b.iter().all(|&c| c == b'_' || c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(Error::new(format!(
+                "--env {} is not a variable name",
+                n.to_string_lossy()
+            ))
+            .with_hint("give a name of letters, digits and _, e.g. --env PATH"));
+        }
+    }
+    Ok(names)
+}
+
+type Flags = (bool, bool, bool, bool);
+type Files = (
+    Vec<OsString>,
+    Vec<OsString>,
+    Vec<OsString>,
+    Vec<OsString>,
+    Option<OsString>,
+);
+
+/// `-S`, `--slf` and the options that only make sense with them.
+fn remote_options(
+    logins: Vec<OsString>,
+    files: Vec<PathBuf>,
+    ssh: Option<OsString>,
+    jobs_text: Option<&str>,
+    jobs: usize,
+    (onall, nonall, filter_hosts, cleanup): Flags,
+    (transfer, fetch, trc, basefiles, workdir): Files,
+) -> Result<Option<RemoteOptions>> {
+    let mut list = Vec::new();
+    for l in &logins {
+        list.extend(
+            l.as_bytes()
+                .split(|&b| b == b',')
+                .map(|s| s.trim_ascii().to_vec())
+                .filter(|s| !s.is_empty()),
+        );
+    }
+    for f in &files {
+        let text = std::fs::read(f).map_err(|e| {
+            Error::new(format!(
+                "cannot read --sshloginfile {}: {}",
+                f.display(),
+                crate::error::io_reason(&e)
+            ))
+        })?;
+        list.extend(
+            text.split(|&b| b == b'\n')
+                .map(|l| l.trim_ascii())
+                .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+                .map(<[u8]>::to_vec),
+        );
+    }
+    if list.is_empty() {
+        if !logins.is_empty() || !files.is_empty() {
+            return Err(Error::new("no host in -S or --sshloginfile")
+                .with_hint("give hosts like -S 2/host1,host2 (: is this machine)"));
+        }
+        let used = [
+            (onall, "--onall"),
+            (nonall, "--nonall"),
+            (filter_hosts, "--filter-hosts"),
+            (ssh.is_some(), "--ssh"),
+            (!transfer.is_empty(), "--transferfile"),
+            (!fetch.is_empty(), "--return"),
+            (!trc.is_empty(), "--trc"),
+            (!basefiles.is_empty(), "--basefile"),
+            (workdir.is_some(), "--workdir"),
+        ];
+        if let Some((_, flag)) = used.iter().find(|(on, _)| *on) {
+            return Err(Error::new(format!("{flag} needs remote hosts"))
+                .with_hint("add -S HOST or --sshloginfile FILE"));
+        }
+        return Ok(None);
+    }
+    // Split as a shell would (quotes keep a path with blanks whole); bytes that are not UTF-8
+    // split on blanks.
+    let ssh_words: Vec<OsString> = match &ssh {
+        Some(s) => match s.to_str() {
+            Some(text) => shell_words::split(text)
+                .map_err(|_| {
+                    Error::new(format!("--ssh {text:?} has an unmatched quote"))
+                        .with_hint("quote the ssh command as you would in sh")
+                })?
+                .into_iter()
+                .map(OsString::from)
+                .collect(),
+            None => s
+                .as_bytes()
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(|w| OsString::from_vec(w.to_vec()))
+                .collect(),
+        },
+        None => vec![OsString::from("ssh")],
+    };
+    if ssh_words.is_empty() {
+        return Err(Error::new("--ssh is empty")
+            .with_hint("give the ssh command, e.g. --ssh 'ssh -F CONFIG'"));
+    }
+    let bytes = |v: Vec<OsString>| v.into_iter().map(OsString::into_vec).collect::<Vec<_>>();
+    let trc_given = !trc.is_empty();
+    let mut send = bytes(transfer);
+    let mut back = bytes(fetch);
+    for r in bytes(trc) {
+        send.push(b"{}".to_vec());
+        back.push(r);
+    }
+    send.dedup();
+    Ok(Some(RemoteOptions {
+        logins: list,
+        ssh: ssh_words,
+        jobs: jobs_text.map(|_| jobs),
+        on_all: match (onall, nonall) {
+            (true, _) => Some(OnAll::Jobs),
+            (_, true) => Some(OnAll::Command),
+            _ => None,
+        },
+        filter_hosts,
+        transfer: send,
+        fetch: back,
+        cleanup: cleanup || trc_given,
+        basefiles: bytes(basefiles),
+        workdir: workdir.map(OsString::into_vec),
+    }))
 }
 
 fn first_line(e: &impl std::fmt::Display) -> String {

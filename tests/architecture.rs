@@ -13,7 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("diag", &["error"]),
     ("template", &["job", "error"]),
     ("input", &["job", "error", "diag"]),
-    ("exec", &["job", "error", "template"]),
+    ("exec", &["job", "error", "diag", "template"]),
     ("options", &["job", "error", "diag", "cli", "exec", "input"]),
     ("output", &["job", "error", "diag", "options"]),
     ("report", &["job", "error", "diag", "options"]),

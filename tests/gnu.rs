@@ -362,13 +362,13 @@ fn a_gnu_parallel_option_forkpool_lacks_is_named_as_such() {
              forkpool: hint: shuffle the input first: shuf FILE | forkpool CMD\n",
         );
     forkpool()
-        .args(["-S", "host", "echo", ":::", "a"])
+        .args(["--hostgroups", "-S", "host", "echo", ":::", "a"])
         .assert()
         .code(255)
         .stdout("")
         .stderr(
-            "forkpool: error: -S is GNU parallel's; forkpool does not support it yet\n\
-             forkpool: hint: run ssh in the command: forkpool ssh {} uptime :::: hosts.txt\n",
+            "forkpool: error: --hostgroups is GNU parallel's; forkpool does not support it yet\n\
+             forkpool: hint: give hosts with -S and use forkpool's remote options (forkpool --help, Remote hosts)\n",
         );
     forkpool()
         .args(["--tmux", "echo", ":::", "a"])

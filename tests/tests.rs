@@ -13,6 +13,7 @@ mod gnu;
 mod persistent;
 mod pipe;
 mod progress;
+mod remote;
 mod replacements;
 mod results;
 mod robust;

@@ -2,13 +2,15 @@
 //! `Executor` trait: `spawn` gives back a handle, and everything later (a signal, whether anything
 //! of the process is left, its exit) goes through the executor with that handle, so a remote
 //! executor can stop its jobs its own way and a mock can drive the scheduler without processes.
-//! `local` spawns on this machine; `group` is the only code that calls waitpid, kill or killpg.
+//! `local` spawns on this machine, `ssh` on other hosts; `group` is the only code that calls
+//! waitpid, kill or killpg.
 
 pub mod group;
 pub mod local;
 #[cfg(test)]
 pub mod mock;
 pub mod spawner;
+pub mod ssh;
 
 use std::ffi::OsString;
 use std::io;
@@ -36,6 +38,24 @@ pub struct SpawnSpec {
     /// Extra environment for the job.
     pub env: Vec<(OsString, OsString)>,
     pub stdin: Stdin,
+    /// The job slot (or worker) it runs in: with remote hosts, it says which host.
+    pub slot: usize,
+    /// Files a remote job needs moved (nothing for a local one).
+    pub transfer: Transfer,
+}
+
+/// `--transferfile`, `--return`: the files sent to a remote job's host before it runs and
+/// fetched after, as paths relative to the working directory (or absolute).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transfer {
+    pub send: Vec<Vec<u8>>,
+    pub fetch: Vec<Vec<u8>>,
+}
+
+impl Transfer {
+    pub fn is_empty(&self) -> bool {
+        self.send.is_empty() && self.fetch.is_empty()
+    }
 }
 
 /// A started process: its handle, and forkpool's ends of its pipes.
@@ -76,6 +96,22 @@ pub trait Executor: Send + Sync + 'static {
     /// Send `sig` to everything the process started that is still forkpool's (`None`: only
     /// look). Returns false when nothing of it is left.
     fn signal(&self, handle: &Self::Handle, sig: Option<Signal>) -> bool;
+
+    /// The process ended with `exit` because the host it ran on was lost, not because of its
+    /// command: the job is to run again elsewhere, and not to count.
+    fn lost(&self, _handle: &Self::Handle, _exit: Exit) -> bool {
+        false
+    }
+
+    /// Whether `slot` can still take work (its host is not lost).
+    fn slot_open(&self, _slot: usize) -> bool {
+        true
+    }
+
+    /// The host that runs `slot`'s processes, as the user named it (None: this machine).
+    fn host(&self, _slot: usize) -> Option<String> {
+        None
+    }
 
     /// A descriptor that is readable when `reap` has something to report that no SIGCHLD
     /// announces (a mock's processes).

@@ -311,6 +311,8 @@ mod tests {
             capture: true,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
+            transfer: Default::default(),
         }
     }
 
@@ -323,6 +325,8 @@ mod tests {
             capture: true,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
+            transfer: Default::default(),
         }
     }
 
@@ -474,6 +478,8 @@ mod tests {
             capture: false,
             env: Vec::new(),
             stdin: Stdin::Null,
+            slot: 1,
+            transfer: Default::default(),
         }
     }
 

@@ -190,6 +190,11 @@ pub struct Extras {
     pub send_template: Option<Template>,
     /// The most job slots the descriptors allow (what `-j 0` in a `-j FILE` means).
     pub max_slots: usize,
+    /// `--tag` with `--onall`/`--nonall`: each line is tagged with its job's host.
+    pub tag_hosts: bool,
+    /// `--transferfile`, `--return`: templates of the files each remote job needs moved.
+    pub send: Vec<Template>,
+    pub fetch: Vec<Template>,
 }
 
 /// How long to wait before spawning again after running out of processes or descriptors.
@@ -552,9 +557,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if !self.no_work_left() && !self.gate_open() {
                 return;
             }
-            let Some(job) = self.queue.pop_front().or_else(|| self.pull()) else {
+            let Some(slot) = self.take_slot() else {
                 return;
             };
+            let Some(job) = self.queue.pop_front().or_else(|| self.pull()) else {
+                self.free.push(Reverse(slot));
+                return;
+            };
+            self.start(job, slot);
+        }
+    }
+
+    /// The lowest free slot, or a new one; slots the executor has closed (a lost host's) are
+    /// retired on the way.
+    fn take_slot(&mut self) -> Option<usize> {
+        while self.running < self.cap {
             let slot = match self.free.pop() {
                 Some(Reverse(s)) => s,
                 None => {
@@ -562,7 +579,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     self.slots_made
                 }
             };
-            self.start(job, slot);
+            if self.exec.slot_open(slot) {
+                return Some(slot);
+            }
+            self.retire_slot();
+        }
+        None
+    }
+
+    /// A slot closed for good: one job fewer at once; with none left and work waiting, the run
+    /// cannot go on. (Workers retire their slots themselves: `spawn_worker_proc`.)
+    fn retire_slot(&mut self) {
+        if self.workers.is_some() {
+            return;
+        }
+        self.cap -= 1;
+        if self.cap == 0 && !self.no_work_left() && self.stop.is_none() {
+            self.fail(
+                Error::new("no host is left to run jobs on: every host was lost")
+                    .with_hint("check the hosts named in the warnings above, then run again (--joblog with --resume skips the jobs that ran)"),
+            );
         }
     }
 
@@ -691,6 +727,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         command: Vec<u8>,
         env: Vec<(OsString, OsString)>,
     ) {
+        if !self.exec.slot_open(slot) {
+            // A lost host's slot: no init or teardown can run there.
+            return self.workers.as_mut().expect("workers are on").closed(slot);
+        }
         let server = kind == Kind::Server;
         let command = if server {
             // The command itself, with its slot's {%}.
@@ -707,6 +747,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             capture: true,
             env,
             stdin: if server { Stdin::Pipe } else { Stdin::Null },
+            slot,
+            transfer: Default::default(),
         };
         let spawned = match self.spawner.spawn_now(&spec) {
             Ok(s) => s,
@@ -1076,7 +1118,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 needs_line.then(|| self.template.shell_line(&view)),
             ),
         };
-        let tag = self.extras.tag_template.as_ref().map(|t| t.raw_text(&view));
+        let tag = match self.extras.tag_hosts {
+            true => Some(
+                self.exec
+                    .host(slot)
+                    .unwrap_or_else(|| ":".into())
+                    .into_bytes(),
+            ),
+            false => self.extras.tag_template.as_ref().map(|t| t.raw_text(&view)),
+        };
         let (seq, slot_s) = (
             OsString::from(job.seq.to_string()),
             OsString::from(slot.to_string()),
@@ -1100,6 +1150,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             capture: self.opts.output.mode != OutputMode::Ungroup,
             env,
             stdin: if piped { Stdin::Pipe } else { Stdin::Null },
+            slot,
+            transfer: crate::exec::Transfer {
+                send: self.extras.send.iter().map(|t| t.raw_text(&view)).collect(),
+                fetch: self
+                    .extras
+                    .fetch
+                    .iter()
+                    .map(|t| t.raw_text(&view))
+                    .collect(),
+            },
         };
         let header = line
             .as_ref()
@@ -1189,6 +1249,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     unreachable!("only jobs spawn on the spawner")
                 };
                 self.running -= 1;
+                if !self.exec.slot_open(run.slot) {
+                    // Its host was lost while the spawn was on its way.
+                    let slot = run.slot;
+                    self.requeue(*run, false);
+                    return self.slot_idle(slot);
+                }
                 crate::diag::warn(&format!("job {} cannot start: {msg}", run.job.seq));
                 if let Some(pr) = self.extras.progress.as_mut() {
                     pr.started();
@@ -1428,7 +1494,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.running -= 1;
                 self.blocked = None;
                 let slot = run.slot;
-                self.complete(*run, Ended::of(&p.sup), exit);
+                // A stopping run, or a job forkpool stopped (its 255 is expected), asks no host
+                // whether it was lost.
+                let lost = self.stop.is_none()
+                    && !p.sup.stopped()
+                    && p.sup.handle().is_some_and(|h| self.exec.lost(h, exit));
+                if lost {
+                    self.requeue(*run, true);
+                } else {
+                    self.complete(*run, Ended::of(&p.sup), exit);
+                }
                 self.slot_idle(slot);
             }
             Role::Server(mut srv) => {
@@ -1489,11 +1564,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
+    /// A job's host was lost: run it again first, as if this attempt never started
+    /// (`started`: the progress display counted it as running).
+    fn requeue(&mut self, mut run: JobRun, started: bool) {
+        self.collector.discard(run.output);
+        run.job.attempts -= 1;
+        self.queue.push_front(run.job);
+        if let Some(p) = self.extras.progress.as_mut().filter(|_| started) {
+            p.retrying();
+        }
+    }
+
     /// A slot's job ended: the slot takes another job, or its worker is recycled.
     fn slot_idle(&mut self, slot: usize) {
-        let stopping = self.stop.is_some();
+        // A lost host's slot retires; its worker ends (a teardown cannot start there).
+        let open = self.exec.slot_open(slot);
+        if !open {
+            self.retire_slot();
+        }
+        let stopping = self.stop.is_some() || !open;
         match self.workers.as_mut() {
-            None => self.free.push(Reverse(slot)),
+            None if open => self.free.push(Reverse(slot)),
+            None => {}
             Some(w) => {
                 let actions = w.job_ended(slot, stopping);
                 self.carry_out(actions);
@@ -1545,7 +1637,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let record = JobRecord {
             seq: run.job.seq,
             slot: run.slot,
-            host: None,
+            host: self.exec.host(run.slot),
             worker: run.worker,
             args: run.job.records.iter().flatten().cloned().collect(),
             command: run.line.unwrap_or_default(),

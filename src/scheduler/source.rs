@@ -489,3 +489,40 @@ impl JobSource for Replay {
         self.next - 1
     }
 }
+
+/// Jobs made up front (`--nonall`, `--onall`: one per host), each with its command.
+pub struct Listed {
+    jobs: VecDeque<Job>,
+    produced: u64,
+}
+
+impl Listed {
+    /// One job per command, numbered from 1.
+    pub fn new(commands: Vec<Vec<u8>>) -> Listed {
+        let jobs = commands
+            .into_iter()
+            .zip(1..)
+            .map(|(c, seq)| Job {
+                logged_command: Some(c),
+                ..Job::new(seq, Vec::new())
+            })
+            .collect();
+        Listed { jobs, produced: 0 }
+    }
+}
+
+impl JobSource for Listed {
+    fn pull(&mut self) -> Result<Pull> {
+        Ok(match self.jobs.pop_front() {
+            Some(j) => {
+                self.produced += 1;
+                Pull::Job(j)
+            }
+            None => Pull::End,
+        })
+    }
+
+    fn produced(&self) -> u64 {
+        self.produced
+    }
+}

@@ -247,6 +247,13 @@ impl Workers {
         actions
     }
 
+    /// The slot's host is gone (remote hosts): the worker ends without its teardown, and the
+    /// slot is retired.
+    pub fn closed(&mut self, slot: usize) {
+        self.get(slot).retire = true;
+        self.end(slot);
+    }
+
     /// The error that ends the run when jobs wait and every slot is retired.
     pub fn all_retired(&self, cap: usize) -> Option<Error> {
         (self.count(State::Retired) >= cap).then(|| {
