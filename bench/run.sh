@@ -430,7 +430,7 @@ with open('$IN/pipe.txt', 'wb') as f:
     truncate -s "$((PIPE_MB * 1000000))" "$IN/pipe.txt"
     printf '\n' >>"$IN/pipe.txt"
     fp=$(printf '%q' "${BIN[forkpool]}")
-    register pipe "cat | wc -l" "cat $IN/pipe.txt | wc -l > $OUTD/pipe.cat"
+    register pipe "cat, wc -l" "cat $IN/pipe.txt | wc -l > $OUTD/pipe.cat"
     register pipe "forkpool --pipe" "/usr/bin/time -v -a -o $RSSD/pipe.forkpool $fp --pipe --block 10M -j2 wc -l < $IN/pipe.txt > $OUTD/pipe.forkpool"
     register pipe "forkpool --pipe -N 100000" "$fp --pipe -N 100000 -j2 wc -l < $IN/pipe.txt > /dev/null"
     register pipe "forkpool --pipepart" "$fp --pipepart -a $IN/pipe.txt --block 10M -j2 wc -l > $OUTD/pipepart.forkpool"
@@ -840,10 +840,10 @@ REPORT=$TMP/report.md
     echo
     fm=$(med pipe "forkpool --pipe")
     args=()
-    r=$(ratio "$fm" "$(med pipe "cat | wc -l")")
+    r=$(ratio "$fm" "$(med pipe "cat, wc -l")")
     s=$(judge "$r" "<=" 2 pipe "forkpool --pipe")
-    summary "--pipe ${PIPE_MB} MB" "forkpool --pipe within 2× of cat | wc -l" "$(fmt_x "$r")" "$s"
-    args+=("forkpool --pipe" "≤ 2× cat | wc -l ($(fmt_x "$r"))" "$s")
+    summary "--pipe ${PIPE_MB} MB" "forkpool --pipe within 2× of cat FILE, wc -l" "$(fmt_x "$r")" "$s"
+    args+=("forkpool --pipe" "≤ 2× cat, wc -l ($(fmt_x "$r"))" "$s")
     r=$(ratio "$(med pipe "gnu-parallel --pipe")" "$fm")
     s=$(judge "$r" ">=" 5 pipe "forkpool --pipe")
     summary "--pipe ${PIPE_MB} MB" "forkpool --pipe ≥ 5× faster than GNU --pipe" "$(fmt_x "$r")" "$s"
@@ -892,7 +892,7 @@ REPORT=$TMP/report.md
     echo
     if [[ -s $TMP/cmds/remote-1.tsv ]]; then
         r=$(ratio "$(med remote-1 forkpool)" "$(med remote-1 "ssh loop")")
-        s=$(judge "$r" "<=" 1.5 remote-1 forkpool "ssh loop")
+        s=$(judge "$r" "<=" 1.5 remote-1 forkpool)
         summary "$REMOTE_JOBS × true on 1 host" "forkpool ≤ 1.5× an ssh loop over a master" "$(fmt_x "$r")" "$s"
         timing_table remote-1 "ssh loop" forkpool "≤ 1.5×" "$s"
         commands_list remote-1

@@ -525,3 +525,25 @@ fn a_regexp_cut_waits_for_the_rest_of_its_match() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "3\n2\n");
 }
+
+#[test]
+fn stdin_from_a_file_is_cut_from_where_it_stands_and_left_read() {
+    // A regular file on stdin goes to the jobs by splice, from the offset the shell left it at;
+    // afterwards it reads as consumed, as after GNU parallel.
+    let dir = TempDir::new("pipe-offset");
+    let f = dir.path().join("in");
+    std::fs::write(&f, (1..=10).map(|i| format!("{i}\n")).collect::<String>()).unwrap();
+    let script = format!(
+        "(read x; {} --pipe -N3 -k 'echo ---; cat'; echo \"rest: $(cat)\") < {}",
+        crate::support::bin().display(),
+        f.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "---\n2\n3\n4\n---\n5\n6\n7\n---\n8\n9\n10\nrest: \n"
+    );
+}

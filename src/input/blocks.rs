@@ -364,7 +364,13 @@ impl<R: Read> BlockReader<R> {
         self.counted = (0, 0);
         // The rest starts the next buffer, behind the header.
         let header = self.header.as_deref().unwrap_or_default();
-        let mut next = vec![0; self.first_size().max(head + self.filled - cut + READ_CHUNK)];
+        // Blocks of -N records are often bigger than --block: start the next buffer as big as
+        // this one grew, rather than growing (and copying) it again for every block.
+        let size = self
+            .buf
+            .len()
+            .min(self.cut.block.max(64 << 20) + READ_CHUNK);
+        let mut next = vec![0; size.max(head + self.filled - cut + READ_CHUNK)];
         next[..head].copy_from_slice(header);
         let rest = self.filled - cut;
         next[head..head + rest].copy_from_slice(&self.buf[cut..self.filled]);
@@ -396,13 +402,18 @@ const WINDOW: u64 = 256 * 1024;
 
 impl Parts {
     pub fn new(file: File, cut: Cutting) -> io::Result<Parts> {
-        let size = file.metadata()?.len();
+        Parts::starting_at(file, cut, 0)
+    }
+
+    /// The ranges of `file` from byte `start` on (stdin may have been read partly before).
+    pub fn starting_at(file: File, cut: Cutting, start: u64) -> io::Result<Parts> {
+        let size = file.metadata()?.len().max(start);
         let mut header = Vec::new();
         if let Some(rule) = &cut.header {
             let mut len = WINDOW;
             loop {
-                let window = read_at(&file, 0, len.min(size))?;
-                let eof = len >= size;
+                let window = read_at(&file, start, len.min(size - start))?;
+                let eof = start + len >= size;
                 if let Some(n) = rule.len(&window, eof) {
                     header = window[..n].to_vec();
                     break;
@@ -411,7 +422,7 @@ impl Parts {
             }
         }
         Ok(Parts {
-            next: header.len() as u64,
+            next: start + header.len() as u64,
             file,
             size,
             cut,
@@ -430,6 +441,11 @@ impl Parts {
         if from >= self.size {
             return Ok(None);
         }
+        if let Some(n) = self.cut.records {
+            let end = self.records_end(from, n)?;
+            self.next = end;
+            return Ok(Some((from, end - from)));
+        }
         let limit = from + self.cut.block as u64;
         let end = if limit >= self.size {
             self.size
@@ -444,6 +460,35 @@ impl Parts {
         };
         self.next = end;
         Ok(Some((from, end - from)))
+    }
+
+    /// `-N`: where `n` records from `from` end, counting through the file a large window at a
+    /// time (the only way to count them; the bytes still go to the job by splice).
+    fn records_end(&self, from: u64, n: usize) -> io::Result<u64> {
+        let (mut at, mut found, mut len) = (from, 0, COUNT_WINDOW);
+        let mut buf = Vec::new();
+        loop {
+            if at >= self.size {
+                return Ok(self.size);
+            }
+            let want = len.min(self.size - at);
+            read_into(&self.file, at, want, &mut buf)?;
+            let eof = at + buf.len() as u64 >= self.size;
+            let (pos, more) = self.cut.split.advance(&buf, 0, n - found, eof);
+            found += more;
+            if found == n {
+                return Ok(at + pos as u64);
+            }
+            if eof {
+                return Ok(self.size);
+            }
+            if more > 0 {
+                at += pos as u64;
+            } else {
+                // One record longer than the window: look at more of it.
+                len *= 2;
+            }
+        }
     }
 
     /// Bytes past a cut that must be seen to confirm it, and the overlap between windows that
@@ -506,6 +551,25 @@ impl Parts {
     pub fn file(&self) -> io::Result<File> {
         self.file.try_clone()
     }
+}
+
+/// How much `-N` counting reads at a time.
+const COUNT_WINDOW: u64 = 4 << 20;
+
+/// Read `len` bytes at `offset` into `buf` (fewer at the end of the file).
+fn read_into(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.resize(len as usize, 0);
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(())
 }
 
 fn read_at(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result, io_reason};
-use crate::input::blocks::{BlockReader, Parts};
+use crate::input::blocks::{BlockReader, Parts, Split};
 use crate::job::{Block, Job, JobInput, StdinSink, TempPath};
 use crate::options::{PipeOptions, Via};
 
@@ -239,12 +239,29 @@ fn pipe_source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dy
     };
     let read_error =
         move |e: std::io::Error| Error::new(format!("cannot read {name}: {}", io_reason(&e)));
-    if opts.part {
-        let cut = part_cutting(opts, slots);
+    // --pipe on a regular file (-a FILE, or stdin redirected from one) is cut as --pipepart
+    // cuts, from where the file's offset stands: the same blocks, but the records go from the
+    // file to the jobs by splice instead of through forkpool. (-L without -N counts lines from
+    // each block's start, so it reads.)
+    let lines_by_size = matches!(opts.cut.split, Split::Lines(_)) && opts.cut.records.is_none();
+    let seekable = !opts.part
+        && !opts.round_robin
+        && !lines_by_size
+        && file.metadata().is_ok_and(|m| m.is_file());
+    if opts.part || seekable {
+        let (cut, start) = if opts.part {
+            (part_cutting(opts, slots), 0)
+        } else {
+            use nix::unistd::{Whence, lseek};
+            let at = lseek(&file, 0, Whence::SeekCur).unwrap_or(0).max(0) as u64;
+            // Whoever reads the file after forkpool finds it read, as after GNU parallel.
+            let _ = lseek(&file, 0, Whence::SeekEnd);
+            (opts.cut.clone(), at)
+        };
         maker.block = cut.block;
         let rrs = cut.remove_separators;
         let split = cut.split.clone();
-        let mut parts = Parts::new(file, cut).map_err(&read_error)?;
+        let mut parts = Parts::starting_at(file, cut, start).map_err(&read_error)?;
         let whole = Arc::new(parts.file().map_err(&read_error)?);
         let head: Arc<[u8]> = parts.header.clone().into();
         return Ok(Box::new(Inline(
