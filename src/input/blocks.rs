@@ -341,7 +341,9 @@ impl<R: Read> BlockReader<R> {
                 if self.eof && self.filled <= limit && !lines {
                     break self.filled;
                 }
-                if self.filled >= limit || self.eof {
+                // A byte past the limit (or the end) must be seen: a buffer that ends exactly at
+                // the limit may be the whole rest of the input.
+                if self.filled > limit || self.eof {
                     if let Some(c) = self.cut.split.last(data, head, limit, self.eof) {
                         break c;
                     }
@@ -730,5 +732,76 @@ mod tests {
             text(&blocks(b"1\n2\n3", cutting(lines(), 1 << 20, None))),
             ["1 2 3"]
         );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn split_for(kind: u8) -> Split {
+            let lit = |end: &[u8], start: &[u8]| Split::Literal {
+                end: end.to_vec(),
+                start: start.to_vec(),
+            };
+            match kind % 5 {
+                0 => lit(b"\n", b""),
+                1 => lit(b"", b">"),
+                2 => lit(b"\n", b">"),
+                3 => lit(b",;", b""),
+                _ => Split::Lines(2),
+            }
+        }
+
+        fn ranges(input: &[u8], cut: Cutting) -> Vec<Vec<u8>> {
+            let path = std::env::temp_dir().join(format!(
+                "forkpool-blocks-prop-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::write(&path, input).unwrap();
+            let mut parts = Parts::new(File::open(&path).unwrap(), cut).unwrap();
+            let mut v = Vec::new();
+            while let Some((start, len)) = parts.next_range().unwrap() {
+                let mut b = parts.header.clone();
+                b.extend_from_slice(&input[start as usize..(start + len) as usize]);
+                v.push(b);
+            }
+            std::fs::remove_file(&path).unwrap();
+            v
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Blocks add up to the input, stay within the block size unless one record is
+            /// larger, and --pipepart's ranges are the same blocks as --pipe's.
+            #[test]
+            fn blocks_are_the_input_cut_on_records(
+                input in proptest::collection::vec(
+                    prop_oneof![Just(b'a'), Just(b'\n'), Just(b'>'), Just(b','), Just(b';')],
+                    0..400,
+                ),
+                kind in 0u8..5,
+                block in 1usize..60,
+                records in proptest::option::of(1usize..6),
+            ) {
+                let split = split_for(kind);
+                let lines_by_size = matches!(split, Split::Lines(_)) && records.is_none();
+                let cut = Cutting { split: split.clone(), block, records, header: None, remove_separators: false };
+                let got = blocks(&input, cut.clone());
+                prop_assert_eq!(got.concat(), input.clone());
+                for (i, b) in got.iter().enumerate() {
+                    prop_assert!(!b.is_empty());
+                    let last = i + 1 == got.len();
+                    if records.is_none() && !last && b.len() > block {
+                        // Only a block of one record may be larger.
+                        prop_assert!(split.next(b, 0, true).is_none_or(|c| c == b.len()));
+                    }
+                }
+                if !lines_by_size {
+                    prop_assert_eq!(ranges(&input, cut), got);
+                }
+            }
+        }
     }
 }
