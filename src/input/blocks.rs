@@ -397,6 +397,8 @@ pub struct Parts {
     pub header: Vec<u8>,
     next: u64,
     pub grew: bool,
+    /// `-N`: the window records are counted in.
+    count_buf: Vec<u8>,
 }
 
 /// How much of the file one look around a cut reads.
@@ -430,6 +432,7 @@ impl Parts {
             cut,
             header,
             grew: false,
+            count_buf: Vec::new(),
         })
     }
 
@@ -466,29 +469,43 @@ impl Parts {
 
     /// `-N`: where `n` records from `from` end, counting through the file a large window at a
     /// time (the only way to count them; the bytes still go to the job by splice).
-    fn records_end(&self, from: u64, n: usize) -> io::Result<u64> {
+    fn records_end(&mut self, from: u64, n: usize) -> io::Result<u64> {
         let (mut at, mut found, mut len) = (from, 0, COUNT_WINDOW);
-        let mut buf = Vec::new();
+        // One buffer for the whole run: a fresh one per block would be fresh pages to fault
+        // in, and zero, for every window.
+        let mut buf = std::mem::take(&mut self.count_buf);
+        let end = self.count_records(&mut buf, (&mut at, &mut found, &mut len), n);
+        self.count_buf = buf;
+        end
+    }
+
+    /// `records_end`'s search, with where it stands: the offset, records found, window size.
+    fn count_records(
+        &self,
+        buf: &mut Vec<u8>,
+        (at, found, len): (&mut u64, &mut usize, &mut u64),
+        n: usize,
+    ) -> io::Result<u64> {
         loop {
-            if at >= self.size {
+            if *at >= self.size {
                 return Ok(self.size);
             }
-            let want = len.min(self.size - at);
-            read_into(&self.file, at, want, &mut buf)?;
-            let eof = at + buf.len() as u64 >= self.size;
-            let (pos, more) = self.cut.split.advance(&buf, 0, n - found, eof);
-            found += more;
-            if found == n {
-                return Ok(at + pos as u64);
+            let want = (*len).min(self.size - *at);
+            read_into(&self.file, *at, want, buf)?;
+            let eof = *at + buf.len() as u64 >= self.size;
+            let (pos, more) = self.cut.split.advance(buf, 0, n - *found, eof);
+            *found += more;
+            if *found == n {
+                return Ok(*at + pos as u64);
             }
             if eof {
                 return Ok(self.size);
             }
             if more > 0 {
-                at += pos as u64;
+                *at += pos as u64;
             } else {
                 // One record longer than the window: look at more of it.
-                len *= 2;
+                *len *= 2;
             }
         }
     }
