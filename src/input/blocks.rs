@@ -470,42 +470,36 @@ impl Parts {
     /// `-N`: where `n` records from `from` end, counting through the file a large window at a
     /// time (the only way to count them; the bytes still go to the job by splice).
     fn records_end(&mut self, from: u64, n: usize) -> io::Result<u64> {
-        let (mut at, mut found, mut len) = (from, 0, COUNT_WINDOW);
         // One buffer for the whole run: a fresh one per block would be fresh pages to fault
         // in, and zero, for every window.
         let mut buf = std::mem::take(&mut self.count_buf);
-        let end = self.count_records(&mut buf, (&mut at, &mut found, &mut len), n);
+        let end = self.count_records(&mut buf, from, n);
         self.count_buf = buf;
         end
     }
 
-    /// `records_end`'s search, with where it stands: the offset, records found, window size.
-    fn count_records(
-        &self,
-        buf: &mut Vec<u8>,
-        (at, found, len): (&mut u64, &mut usize, &mut u64),
-        n: usize,
-    ) -> io::Result<u64> {
+    /// `records_end`'s search, in `buf`.
+    fn count_records(&self, buf: &mut Vec<u8>, from: u64, n: usize) -> io::Result<u64> {
+        let (mut at, mut found, mut len) = (from, 0, COUNT_WINDOW);
         loop {
-            if *at >= self.size {
+            if at >= self.size {
                 return Ok(self.size);
             }
-            let want = (*len).min(self.size - *at);
-            read_into(&self.file, *at, want, buf)?;
-            let eof = *at + buf.len() as u64 >= self.size;
-            let (pos, more) = self.cut.split.advance(buf, 0, n - *found, eof);
-            *found += more;
-            if *found == n {
-                return Ok(*at + pos as u64);
+            read_into(&self.file, at, len.min(self.size - at), buf)?;
+            let eof = at + buf.len() as u64 >= self.size;
+            let (pos, more) = self.cut.split.advance(buf, 0, n - found, eof);
+            found += more;
+            if found == n {
+                return Ok(at + pos as u64);
             }
             if eof {
                 return Ok(self.size);
             }
             if more > 0 {
-                *at += pos as u64;
+                at += pos as u64;
             } else {
                 // One record longer than the window: look at more of it.
-                *len *= 2;
+                len *= 2;
             }
         }
     }
@@ -592,17 +586,8 @@ fn read_into(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Resul
 }
 
 fn read_at(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0; len as usize];
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], offset + got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(got);
+    let mut buf = Vec::new();
+    read_into(file, offset, len, &mut buf)?;
     Ok(buf)
 }
 
