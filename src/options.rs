@@ -156,6 +156,22 @@ pub struct PipeOptions {
     pub path: PathBuf,
 }
 
+impl PipeOptions {
+    /// The input as a path that can be opened: `-` is /dev/stdin.
+    pub fn input(&self) -> &std::path::Path {
+        openable(&self.path)
+    }
+}
+
+/// `path`, with `-` (stdin) as /dev/stdin.
+fn openable(path: &std::path::Path) -> &std::path::Path {
+    if path.as_os_str() == "-" {
+        std::path::Path::new("/dev/stdin")
+    } else {
+        path
+    }
+}
+
 /// How a job gets its block.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Via {
@@ -677,11 +693,7 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
         );
     }
     if cli.pipepart {
-        let meta = std::fs::metadata(if path.as_os_str() == "-" {
-            std::path::Path::new("/dev/stdin")
-        } else {
-            &path
-        });
+        let meta = std::fs::metadata(openable(&path));
         if !meta.is_ok_and(|m| m.is_file()) {
             return Err(Error::new(format!(
                 "--pipepart needs a regular file to cut, and {} is not one",

@@ -147,6 +147,15 @@ struct Ended {
 }
 
 impl Ended {
+    /// An attempt that ended by itself after `runtime` (a reply, or a request never sent).
+    fn after(runtime: Duration) -> Ended {
+        Ended {
+            runtime,
+            timed_out: false,
+            stopped: false,
+        }
+    }
+
     fn of<H>(sup: &Supervised<H>) -> Ended {
         Ended {
             runtime: sup.start.elapsed(),
@@ -905,11 +914,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 // Never sent: the job fails, the worker stays in step.
                 crate::diag::warn(&format!("job {} cannot be sent: {why}", run.job.seq));
                 self.running -= 1;
-                let ended = Ended {
-                    runtime: Duration::ZERO,
-                    timed_out: false,
-                    stopped: false,
-                };
+                let ended = Ended::after(Duration::ZERO);
                 self.complete(*run, ended, Exit::Code(255));
                 self.refill = true;
                 return self.slot_idle(slot);
@@ -989,17 +994,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             None => crate::diag::warn(&format!("{why}; a new worker starts")),
         }
         if let Some((run, sent)) = taken {
-            self.running -= 1;
-            if let Some(w) = self.workers.as_mut() {
-                w.get(slot).busy = false;
-            }
-            let ended = Ended {
-                runtime: sent.elapsed(),
-                timed_out: false,
-                stopped: false,
-            };
-            self.complete(*run, ended, Exit::Code(255));
+            self.end_in_flight(slot, run, Ended::after(sent.elapsed()), Exit::Code(255));
         }
+    }
+
+    /// `--persistent`: the job in flight ends with its worker, which takes no further job.
+    fn end_in_flight(&mut self, slot: usize, run: Box<JobRun>, ended: Ended, exit: Exit) {
+        self.running -= 1;
+        if let Some(w) = self.workers.as_mut() {
+            w.get(slot).busy = false;
+        }
+        self.complete(*run, ended, exit);
     }
 
     /// `--persistent`: take every complete reply the worker's stdout holds.
@@ -1046,11 +1051,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if let Some(w) = self.workers.as_mut() {
                 w.answered(slot);
             }
-            let ended = Ended {
-                runtime: sent.elapsed(),
-                timed_out: false,
-                stopped: false,
-            };
+            let ended = Ended::after(sent.elapsed());
             self.complete(*run, ended, reply.exit);
             let Some(Role::Server(srv)) = self.procs[k].as_ref().map(|p| &p.role) else {
                 return;
@@ -1523,16 +1524,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 let blameless = p.sup.timed_out() || p.sup.stopped() || retried;
                 if let Some((run, sent)) = srv.job.take() {
                     // The worker died with a job in flight: the job ends with it.
-                    self.running -= 1;
-                    if let Some(w) = self.workers.as_mut() {
-                        w.get(slot).busy = false;
-                    }
                     let ended = Ended {
                         runtime: sent.elapsed(),
-                        timed_out: p.sup.timed_out(),
-                        stopped: p.sup.stopped(),
+                        ..Ended::of(&p.sup)
                     };
-                    self.complete(*run, ended, exit);
+                    self.end_in_flight(slot, run, ended, exit);
                 }
                 let stopping = self.stop.is_some();
                 let workers = self.workers.as_mut().expect("workers are on");

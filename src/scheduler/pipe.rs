@@ -136,12 +136,7 @@ pub fn count_parts(opts: &PipeOptions, slots: usize) -> Option<u64> {
     if !opts.part {
         return None;
     }
-    let file = File::open(if opts.path.as_os_str() == "-" {
-        Path::new("/dev/stdin")
-    } else {
-        &opts.path
-    })
-    .ok()?;
+    let file = File::open(opts.input()).ok()?;
     let mut parts = Parts::new(file, part_cutting(opts, slots)).ok()?;
     let mut n = 0;
     while parts.next_range().ok()?.is_some() {
@@ -154,12 +149,7 @@ pub fn count_parts(opts: &PipeOptions, slots: usize) -> Option<u64> {
 fn part_cutting(opts: &PipeOptions, slots: usize) -> crate::input::blocks::Cutting {
     let mut cut = opts.cut.clone();
     if let Some(n) = opts.blocks_per_slot {
-        let size = std::fs::metadata(if opts.path.as_os_str() == "-" {
-            Path::new("/dev/stdin")
-        } else {
-            &opts.path
-        })
-        .map_or(0, |m| m.len());
+        let size = std::fs::metadata(opts.input()).map_or(0, |m| m.len());
         let blocks = n.saturating_mul(slots as u64).max(1);
         cut.block = size.div_ceil(blocks).max(1) as usize;
     }
