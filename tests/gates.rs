@@ -128,12 +128,13 @@ fn a_holder_killed_with_sigkill_frees_its_slot_at_once() {
                 .unwrap(),
         )
     };
-    // Its command runs: it holds the slot.
+    // Its command runs: it holds the slot. (Its own child, not just any process with the
+    // marker: the first holder's `sleep` outlives it, as only the shell gets SIGTERM.)
     let held = |h: &Reaped| {
         wait_for(Duration::from_secs(30), || {
-            crate::support::processes_matching(&marker)
+            children(h.pid())
                 .iter()
-                .any(|&p| p != h.pid())
+                .any(|&c| read(Path::new(&format!("/proc/{c}/cmdline"))).contains(&marker))
         })
     };
     let mut first = holder();
@@ -157,6 +158,10 @@ fn a_holder_killed_with_sigkill_frees_its_slot_at_once() {
         }),
         "the killed holder's command survived it"
     );
+    // What that shell started is not forkpool's to stop; the test cleans it up.
+    for pid in crate::support::processes_matching(&marker) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
 
     // A caller waiting for the slot gets it when its holder is killed.
     let second = dir.path().join("second");
