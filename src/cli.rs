@@ -271,7 +271,7 @@ pub struct Cli {
     pub limit: Option<OsString>,
 
     /// Run jobs at niceness N (-20 to 19). Below forkpool's own niceness it takes privilege;
-    /// without it jobs run at forkpool's.
+    /// without it jobs run at forkpool's. On a remote host a job runs under `nice -n N`.
     #[arg(long = "nice", value_name = "N", help_heading = SCHEDULING, allow_hyphen_values = true)]
     pub nice: Option<i32>,
 

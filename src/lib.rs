@@ -400,6 +400,7 @@ fn connect(remote: &options::RemoteOptions, opts: &Options) -> Result<exec::ssh:
             workdir: remote.workdir.clone(),
             basefiles: remote.basefiles.clone(),
             cleanup: remote.cleanup,
+            nice: opts.nice,
         },
     )
 }

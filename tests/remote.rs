@@ -623,3 +623,38 @@ fn halt_now_stops_the_other_remote_jobs() {
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert_no_sleepers(&hosts);
 }
+
+#[test]
+fn nice_reaches_remote_jobs_and_jobs_on_the_local_host() {
+    let Some(hosts) = Hosts::start("nice") else {
+        return;
+    };
+    // Field 19 of /proc/PID/stat is the niceness of the job's shell. The hosts' sshd runs at the
+    // test's niceness, which `nice -n` adds to.
+    let own: i32 = std::fs::read_to_string("/proc/self/stat")
+        .unwrap()
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap();
+    if own != 0 {
+        eprintln!("note: the test runs at niceness {own}; test skipped");
+        return;
+    }
+    let out = succeeds(
+        forkpool()
+            .args(["--ssh", &hosts.ssh(), "--nonall", "--tag", "--nice", "7"])
+            .args(["-S", "h1,:", "cut -d' ' -f19 /proc/$$/stat"]),
+    );
+    let mut lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, [":\t7", "h1\t7"]);
+}

@@ -156,6 +156,8 @@ pub struct Config {
     pub basefiles: Vec<Vec<u8>>,
     /// `--cleanup`: remove moved files (and base files at the end) from the hosts.
     pub cleanup: bool,
+    /// `--nice`: jobs run under `nice -n N` on their host (and reniced on `:`).
+    pub nice: Option<i32>,
 }
 
 struct Master {
@@ -238,6 +240,7 @@ pub struct Ssh {
     one_slot: bool,
     basefiles: Vec<Vec<u8>>,
     cleanup: bool,
+    nice: Option<i32>,
     next_id: AtomicU64,
     /// The `$FORKPOOL_ENV` files written on hosts, removed at the end.
     env_files: Mutex<HashSet<Vec<u8>>>,
@@ -255,8 +258,9 @@ impl Ssh {
         let mut ssh = Ssh {
             local: Local {
                 shell: config.shell.clone(),
-                // --nice renices local process groups; a remote job's is on its host.
-                nice: None,
+                // Jobs on `:` are reniced here, and with them the ssh clients, as GNU parallel
+                // renices itself; a remote job gets `nice -n` on its host.
+                nice: config.nice,
             },
             hosts: Vec::new(),
             dir,
@@ -267,6 +271,7 @@ impl Ssh {
             one_slot: config.one_slot,
             basefiles: config.basefiles.clone(),
             cleanup: config.cleanup,
+            nice: config.nice,
             next_id: AtomicU64::new(1),
             helpers: Mutex::new(HashMap::new()),
             env_files: Mutex::new(HashSet::new()),
@@ -529,6 +534,10 @@ impl Ssh {
         // session reads only a file of the user's own, -O).
         let f = self.pid_file(id);
         w.extend_from_slice(format!("(set -C; echo $$ >{f}) 2>/dev/null; ").as_bytes());
+        if let Some(n) = self.nice {
+            // An increment from the session's niceness (0 under sshd), as GNU parallel sends.
+            w.extend_from_slice(format!("nice -n {n} ").as_bytes());
+        }
         match &spec.command {
             Command::Shell(line) => {
                 quote(self.local.shell.as_os_str().as_bytes(), &mut w);
