@@ -121,7 +121,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --resume 'Skip the jobs whose sequence number is already in --joblog; append to it'
             cand --resume-failed 'As --resume, but run again the jobs the joblog records as failed (with today''s command)'
             cand --retry-failed 'Run again only the jobs that --joblog records as failed, with their logged commands'
-            cand --bar 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known'
+            cand --bar 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known. Pipe mode on a file counts the input''s bytes instead'
             cand --eta 'Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left. Shown only when stderr is a terminal'
             cand --persistent 'Start the command once per worker (after its --init) and send it one request per job on its stdin; its reply on stdout is the job''s output (see --protocol). The command may use {%} and the worker variables, not per-job replacement strings'
             cand --send-null 'End --persistent requests with a NUL byte instead of a newline'

@@ -76,7 +76,7 @@ complete -c forkpool -l json -d 'Print one JSON object per finished job on stdou
 complete -c forkpool -l resume -d 'Skip the jobs whose sequence number is already in --joblog; append to it'
 complete -c forkpool -l resume-failed -d 'As --resume, but run again the jobs the joblog records as failed (with today\'s command)'
 complete -c forkpool -l retry-failed -d 'Run again only the jobs that --joblog records as failed, with their logged commands'
-complete -c forkpool -l bar -d 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known'
+complete -c forkpool -l bar -d 'Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed time and ETA. Shown only when stderr is a terminal; the total appears once it is known. Pipe mode on a file counts the input\'s bytes instead'
 complete -c forkpool -l eta -d 'Show a one-line ETA on stderr: jobs done of the total, failed, and the estimated time left. Shown only when stderr is a terminal'
 complete -c forkpool -l persistent -d 'Start the command once per worker (after its --init) and send it one request per job on its stdin; its reply on stdout is the job\'s output (see --protocol). The command may use {%} and the worker variables, not per-job replacement strings'
 complete -c forkpool -l send-null -d 'End --persistent requests with a NUL byte instead of a newline'

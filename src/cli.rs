@@ -375,6 +375,7 @@ pub struct Cli {
 
     /// Show a progress bar on stderr: jobs done of the total, running, failed, rate, elapsed
     /// time and ETA. Shown only when stderr is a terminal; the total appears once it is known.
+    /// Pipe mode on a file counts the input's bytes instead.
     #[arg(long = "bar", help_heading = OUTPUT)]
     pub bar: bool,
 

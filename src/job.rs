@@ -28,6 +28,9 @@ pub struct Job {
     pub input: Option<JobInput>,
     /// A file made for this job (`--cat`, `--fifo`), removed when the job is dropped.
     pub temp: Option<TempPath>,
+    /// Pipe mode: the bytes of the input its block covers (`--bar` counts them when the
+    /// input's size is known).
+    pub bytes: u64,
 }
 
 impl Job {
@@ -39,6 +42,7 @@ impl Job {
             attempts: 0,
             input: None,
             temp: None,
+            bytes: 0,
         }
     }
 }

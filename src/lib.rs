@@ -206,14 +206,18 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     };
     let (logged, logged_whole) = (earlier.jobs, earlier.whole);
     let mut _scratch = None;
+    // Pipe mode on a file: the input's size, which --bar then counts in.
+    let mut bytes = None;
     let source: Box<dyn JobSource + '_> = if let (Some(all), Some(h)) = (on_all, &hosts) {
         let command = on_all_command(all, batcher, &template, &opts)?;
         let n = h.host_names().len();
         total = Some(n as u64);
         Box::new(scheduler::source::Listed::new(vec![command; n]))
     } else if let Some(pipe) = &opts.pipe {
-        let (inner, scratch) = scheduler::pipe::source(pipe, &opts.output.tmpdir, slots)?;
-        _scratch = scratch;
+        let piped = scheduler::pipe::source(pipe, &opts.output.tmpdir, slots)?;
+        let inner = piped.source;
+        _scratch = piped.scratch;
+        bytes = piped.size;
         if opts.resume == options::Resume::No {
             inner
         } else {
@@ -258,7 +262,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     extras.total = total;
     extras.names = names;
     extras.max_slots = max_slots;
-    let progress = report::progress::Progress::new(opts.progress, total);
+    let progress = match bytes {
+        Some(size) => report::progress::Progress::in_bytes(opts.progress, size),
+        None => report::progress::Progress::new(opts.progress, total),
+    };
     let sink = Sink::stdio(opts.output.buffer_cap).with_progress(diag::screen());
     if opts.progress != options::Progress::Off {
         extras.progress = Some(progress);

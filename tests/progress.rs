@@ -166,6 +166,51 @@ fn bar_shows_done_without_a_total_until_stdin_ends() {
 }
 
 #[test]
+fn bar_counts_bytes_when_pipe_mode_cuts_a_file() {
+    let dir = TempDir::new("bar-bytes");
+    let file = dir.path().join("in");
+    // A header line, then 5000 bytes of records: the bytes after the header are what is cut.
+    let mut text = String::from("h\n");
+    for i in 0..100 {
+        text.push_str(&format!("{i:049}\n"));
+    }
+    std::fs::write(&file, &text).unwrap();
+    let file = file.to_str().unwrap();
+    let final_line =
+        Regex::new(r"^5 done, 4\.88 KiB of 4\.88 KiB, 0 failed, [0-9]+\.[0-9]s$").unwrap();
+    let bar = Regex::new(
+        r"^\[[=> ]+\] [0-9.]+ (B|KiB)/4\.88 KiB, [0-5] done, [0-2] running, 0 failed, [0-9.]+ (B|KiB)/s, [0-9]+\.[0-9]s, ETA (\?|[0-9]+s)$",
+    )
+    .unwrap();
+    for mode in ["--pipepart", "--pipe"] {
+        let (terminal, stdout, ok) = on_terminal(
+            &[
+                "--bar",
+                mode,
+                "-a",
+                file,
+                "--header",
+                "1",
+                "--block",
+                "1k",
+                "-j2",
+                "sleep 0.1; wc -c >/dev/null",
+            ],
+            None,
+        );
+        assert!(ok, "{mode}");
+        assert_eq!(stdout, "");
+        let frames = frames(&terminal);
+        let (last, drawn) = frames.split_last().expect("something was drawn");
+        assert!(final_line.is_match(last), "{mode}: final line {last:?}");
+        assert!(!drawn.is_empty(), "{mode}: no frame before the final line");
+        for f in drawn {
+            assert!(bar.is_match(f), "{mode}: frame {f:?}");
+        }
+    }
+}
+
+#[test]
 fn job_stderr_lines_stay_whole_beneath_the_bar() {
     let (terminal, stdout, ok) = on_terminal(
         &[

@@ -9,6 +9,9 @@
 //! (Output that does not end in a newline gets the bar drawn after it, and the next frame wipes
 //! that line: a partial line is not kept on screen.) At the end the bar is cleared and one plain
 //! line is left: `20/20 done, 0 failed, 4.1s`.
+//!
+//! Pipe mode on a file (`--pipepart`, `--pipe < FILE`) knows the input's size, so the bar counts
+//! the bytes whose blocks are done, and shows the blocks done beside them.
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -16,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::options::Progress as Mode;
 
@@ -35,6 +38,8 @@ struct Shown {
     mode: Mode,
     counts: Arc<Counts>,
     total: Option<u64>,
+    /// The position counts input bytes, not jobs (`total` is the input's size).
+    bytes: bool,
     start: Instant,
     finished: bool,
 }
@@ -44,6 +49,8 @@ struct Shown {
 struct Counts {
     running: AtomicU64,
     failed: AtomicU64,
+    /// Jobs done, when the position counts bytes.
+    done: AtomicU64,
 }
 
 /// Lets the output sink write to the terminal the bar is drawn on without garbling it.
@@ -59,6 +66,15 @@ impl crate::diag::Screen for Screen {
 impl Progress {
     /// A progress display in `mode`; `total` is the number of jobs when known up front.
     pub fn new(mode: Mode, total: Option<u64>) -> Progress {
+        Progress::shown(mode, total, false)
+    }
+
+    /// A progress display in `mode` that counts the `size` bytes of pipe mode's input file.
+    pub fn in_bytes(mode: Mode, size: u64) -> Progress {
+        Progress::shown(mode, Some(size), true)
+    }
+
+    fn shown(mode: Mode, total: Option<u64>, bytes: bool) -> Progress {
         if mode == Mode::Off || !std::io::stderr().is_terminal() {
             return Progress { shown: None };
         }
@@ -70,7 +86,7 @@ impl Progress {
         // forkpool's own diagnostics on stderr go around the display too.
         crate::diag::set_screen(Arc::new(Screen(bar.clone())));
         let counts = Arc::new(Counts::default());
-        bar.set_style(style(mode, total.is_some(), &counts));
+        bar.set_style(style(mode, total.is_some(), bytes, &counts));
         bar.enable_steady_tick(TICK);
         Progress {
             shown: Some(Shown {
@@ -78,6 +94,7 @@ impl Progress {
                 mode,
                 counts,
                 total,
+                bytes,
                 start: Instant::now(),
                 finished: false,
             }),
@@ -91,7 +108,7 @@ impl Progress {
         if s.total.is_some() {
             return;
         }
-        s.bar.set_style(style(s.mode, true, &s.counts));
+        s.bar.set_style(style(s.mode, true, false, &s.counts));
         s.total = Some(total);
         s.bar.set_length(total);
     }
@@ -119,14 +136,16 @@ impl Progress {
         }
     }
 
-    /// A job finished for good (after its retries); `failed` when it did not succeed.
-    pub fn finished(&mut self, failed: bool) {
+    /// A job finished for good (after its retries); `failed` when it did not succeed. `bytes`:
+    /// the input its block covered (pipe mode).
+    pub fn finished(&mut self, failed: bool, bytes: u64) {
         if let Some(s) = &self.shown {
             s.counts.running.fetch_sub(1, Relaxed);
             if failed {
                 s.counts.failed.fetch_add(1, Relaxed);
             }
-            s.bar.inc(1);
+            s.counts.done.fetch_add(1, Relaxed);
+            s.bar.inc(if s.bytes { bytes } else { 1 });
         }
     }
 
@@ -142,6 +161,12 @@ impl Progress {
         let done = s.bar.position();
         s.bar.finish_and_clear();
         let mut line = match s.total {
+            Some(t) if s.bytes => format!(
+                "{} done, {} of {}",
+                s.counts.done.load(Relaxed),
+                HumanBytes(done),
+                HumanBytes(t)
+            ),
             Some(t) => format!("{done}/{t} done"),
             None => format!("{done} done"),
         };
@@ -160,9 +185,15 @@ impl Drop for Progress {
     }
 }
 
-/// The template for `mode`, with or without a known total.
-fn style(mode: Mode, total: bool, counts: &Arc<Counts>) -> ProgressStyle {
+/// The template for `mode`, with or without a known total, counting jobs or `bytes`.
+fn style(mode: Mode, total: bool, bytes: bool, counts: &Arc<Counts>) -> ProgressStyle {
     let template = match (mode, total) {
+        (Mode::Eta, true) if bytes => {
+            "{bytes}/{total_bytes}, {done} done, {failed} failed, ETA {left}{msg}"
+        }
+        (_, true) if bytes => {
+            "[{wide_bar}] {bytes}/{total_bytes}, {done} done, {running} running, {failed} failed, {binary_bytes_per_sec}, {took}, ETA {left}{msg}"
+        }
         (Mode::Eta, true) => "{pos}/{len} done, {failed} failed, ETA {left}{msg}",
         (Mode::Eta, false) => "{pos} done, {failed} failed{msg}",
         (_, true) => {
@@ -172,6 +203,7 @@ fn style(mode: Mode, total: bool, counts: &Arc<Counts>) -> ProgressStyle {
     };
     let running = Arc::clone(counts);
     let failed = Arc::clone(counts);
+    let done = Arc::clone(counts);
     ProgressStyle::with_template(template)
         .expect("the progress templates are valid")
         .progress_chars("=> ")
@@ -185,6 +217,12 @@ fn style(mode: Mode, total: bool, counts: &Arc<Counts>) -> ProgressStyle {
             "failed",
             move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
                 let _ = write!(w, "{}", failed.failed.load(Relaxed));
+            },
+        )
+        .with_key(
+            "done",
+            move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}", done.done.load(Relaxed));
             },
         )
         .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {

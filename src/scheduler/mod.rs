@@ -1647,7 +1647,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         self.summary.record(&record);
         if let Some(p) = self.extras.progress.as_mut() {
-            p.finished(record.failed());
+            p.finished(record.failed(), run.job.bytes);
         }
         // A job killed by an interrupt is not logged, so --resume runs it again (as GNU).
         let interrupted = matches!(self.stop, Some(Stop::Signal(_))) && stopped;

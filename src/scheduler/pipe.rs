@@ -28,11 +28,13 @@ struct Maker {
 }
 
 impl Maker {
-    fn job(&mut self, block: Block) -> Result<Job> {
+    /// The job for `block`, which covers `bytes` of the input.
+    fn job(&mut self, block: Block, bytes: u64) -> Result<Job> {
         let seq = self.next_seq;
         self.next_seq += 1;
         // `{}` is empty in pipe mode, as in GNU parallel; with --cat or --fifo it is the file.
         let mut job = Job::new(seq, vec![vec![Vec::new()]]);
+        job.bytes = bytes;
         match self.via {
             Via::Stdin => {
                 job.input = Some(JobInput { block, fifo: None });
@@ -167,13 +169,17 @@ impl Drop for Scratch {
     }
 }
 
-/// The job source for pipe mode, and the scratch directory its jobs' files are in (keep it
-/// until the run is over).
-pub fn source(
-    opts: &PipeOptions,
-    tmpdir: &Path,
-    slots: usize,
-) -> Result<(Box<dyn JobSource>, Option<Scratch>)> {
+/// Pipe mode's job source, and what goes with it.
+pub struct Piped {
+    pub source: Box<dyn JobSource>,
+    /// The directory its jobs' files are in (keep it until the run is over).
+    pub scratch: Option<Scratch>,
+    /// The bytes the blocks will cover, when the input is a file (`--bar` counts bytes then).
+    pub size: Option<u64>,
+}
+
+/// The job source for pipe mode.
+pub fn source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Piped> {
     let scratch = match opts.via {
         Via::Stdin => None,
         _ => Some(Scratch(
@@ -188,11 +194,19 @@ pub fn source(
         )),
     };
     let dir = scratch.as_ref().map_or(tmpdir, |s| s.0.as_path());
-    let source = pipe_source(opts, dir, slots)?;
-    Ok((source, scratch))
+    let (source, size) = pipe_source(opts, dir, slots)?;
+    Ok(Piped {
+        source,
+        scratch,
+        size,
+    })
 }
 
-fn pipe_source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dyn JobSource>> {
+fn pipe_source(
+    opts: &PipeOptions,
+    tmpdir: &Path,
+    slots: usize,
+) -> Result<(Box<dyn JobSource>, Option<u64>)> {
     // Blocks are made on the input thread and freed on the loop's: glibc would raise its mmap
     // threshold after the first free and then keep freed blocks in the arenas, so that memory
     // grew past (slots + 2) x block. A fixed threshold keeps every block its own mapping,
@@ -254,7 +268,13 @@ fn pipe_source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dy
         let mut parts = Parts::starting_at(file, cut, start).map_err(&read_error)?;
         let whole = Arc::new(parts.file().map_err(&read_error)?);
         let head: Arc<[u8]> = parts.header.clone().into();
-        return Ok(Box::new(Inline(
+        // What the ranges will add up to: the file after its header.
+        let size = whole
+            .metadata()
+            .map_err(&read_error)?
+            .len()
+            .saturating_sub(start + head.len() as u64);
+        let source = Box::new(Inline(
             Box::new(move || {
                 let Some((start, len)) = parts.next_range().map_err(&read_error)? else {
                     return Ok(None);
@@ -275,10 +295,11 @@ fn pipe_source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dy
                         len,
                     }
                 };
-                maker.job(block).map(Some)
+                maker.job(block, len).map(Some)
             }),
             0,
-        )));
+        ));
+        return Ok((source, Some(size)));
     }
     let mut reader = BlockReader::new(file, opts.cut.clone());
     if opts.round_robin {
@@ -292,7 +313,7 @@ fn pipe_source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dy
         };
         // A block read and not yet delivered, and whether a job was started for it.
         let mut pending: Option<(Vec<u8>, bool)> = None;
-        return Ok(Box::new(Threaded::spawn_with(slots, move || {
+        let source = Box::new(Threaded::spawn_with(slots, move || {
             loop {
                 let (block, has_job) = match pending.take() {
                     Some(p) => p,
@@ -326,15 +347,18 @@ fn pipe_source(opts: &PipeOptions, tmpdir: &Path, slots: usize) -> Result<Box<dy
                     pending = Some((block, false));
                 }
             }
-        })?));
+        })?);
+        return Ok((source, None));
     }
-    Ok(Box::new(Threaded::spawn_with(1, move || {
+    let source = Box::new(Threaded::spawn_with(1, move || {
         let Some(block) = reader.next_block().map_err(&read_error)? else {
             return Ok(None);
         };
         maker.note_growth(reader.grew);
-        maker.job(Block::Bytes(block)).map(Some)
-    })?))
+        let bytes = block.len() as u64;
+        maker.job(Block::Bytes(block), bytes).map(Some)
+    })?);
+    Ok((source, None))
 }
 
 /// `--round-robin`: the stdins of the running jobs, which the input thread writes blocks to.
