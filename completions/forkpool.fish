@@ -47,7 +47,7 @@ complete -c forkpool -l basefile -l bf -d 'Send FILE to every host once, before 
 complete -c forkpool -l workdir -l wd -d 'Run remote jobs in DIR on the host (relative to the login directory; created if missing). DIR ... (three dots) is a fresh directory per run, removed at the end' -r
 complete -c forkpool -l buffer-size -d 'Keep at most SIZE bytes of waiting output in memory (K, M, G suffixes); more is spilled to unlinked files in the temporary directory' -r
 complete -c forkpool -l tmpdir -d 'Directory for spilled output (default: $TMPDIR, else /tmp)' -r -F
-complete -c forkpool -l block -l block-size -l blocksize -d 'Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A block ends on a record boundary and is no larger unless one record is. With --pipepart, -N means N blocks per job slot' -r
+complete -c forkpool -l block -l block-size -l blocksize -d 'Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A --pipe block ends on the last record boundary within SIZE (unless one record is larger); a --pipepart block on the first one from SIZE on, as GNU parallel\'s. With --pipepart, -N means N blocks per job slot (default -10)' -r
 complete -c forkpool -l recend -d 'A record ends with STR (default: a newline; escapes \\n \\t \\0 \\xHH)' -r
 complete -c forkpool -l recstart -d 'A record starts with STR (cuts go where --recend is followed by STR)' -r
 complete -c forkpool -s 0 -l null -d 'Input values are separated by NUL bytes, not newlines (for find -print0)'

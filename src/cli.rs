@@ -511,9 +511,10 @@ pub struct Cli {
     #[arg(long = "pipepart", visible_alias = "pipe-part", help_heading = PIPE_MODE)]
     pub pipepart: bool,
 
-    /// Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A block ends on a
-    /// record boundary and is no larger unless one record is. With --pipepart, -N means N
-    /// blocks per job slot.
+    /// Bytes per block (default 1M; K M G T = 1024^n, k m g t = 1000^n). A --pipe block ends
+    /// on the last record boundary within SIZE (unless one record is larger); a --pipepart block
+    /// on the first one from SIZE on, as GNU parallel's. With --pipepart, -N means N blocks per
+    /// job slot (default -10).
     #[arg(long = "block", visible_aliases = ["block-size", "blocksize"], value_name = "SIZE",
           help_heading = PIPE_MODE, allow_hyphen_values = true)]
     pub block: Option<String>,

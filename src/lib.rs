@@ -25,7 +25,7 @@ use std::sync::Arc;
 use clap::Parser;
 
 use error::Result;
-use job::Stream;
+use job::{Job, Stream};
 use options::Options;
 use output::{Collector, Sink};
 use scheduler::source::{Batcher, Inline, JobSource, Replay, Resumed, Threaded};
@@ -185,7 +185,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     }
     let template = Arc::new(template);
 
-    let batcher = Batcher::new(
+    let mut batcher = Batcher::new(
         inputs,
         opts.batching,
         opts.max_chars,
@@ -193,7 +193,28 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         slots,
     );
     if opts.dry_run {
-        return dry_run(batcher, &template, tag_template.as_ref(), &opts);
+        let mut next: Box<dyn FnMut() -> Result<Option<Job>>> = match &opts.pipe {
+            Some(pipe) => {
+                // A job per block, as the run would cut them; `{}` is empty, or with --cat and
+                // --fifo stands for the file as GNU parallel prints it: $PARALLEL_TMP.
+                let blocks = scheduler::pipe::count_jobs(pipe, slots)?;
+                let value: &[u8] = match pipe.via {
+                    options::Via::Stdin => b"",
+                    _ => b"$PARALLEL_TMP",
+                };
+                let mut seq = 0;
+                Box::new(move || {
+                    seq += 1;
+                    Ok((seq <= blocks).then(|| Job::new(seq, vec![vec![value.to_vec()]])))
+                })
+            }
+            None => Box::new(|| batcher.next_job(&template)),
+        };
+        let raw = opts
+            .pipe
+            .as_ref()
+            .is_some_and(|p| p.via != options::Via::Stdin);
+        return dry_run(&mut next, &template, tag_template.as_ref(), &opts, raw);
     }
     let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
     if let Some(pipe) = &opts.pipe {
@@ -463,23 +484,28 @@ fn count_jobs(
 }
 
 /// `--dry-run`: the commands as they would run, in input order.
+/// `--dry-run`: print each job's command. `raw`: values go in unquoted (shell variables).
 fn dry_run(
-    mut source: Batcher,
+    next: &mut dyn FnMut() -> Result<Option<Job>>,
     template: &Template,
     tag: Option<&Template>,
     opts: &Options,
+    raw: bool,
 ) -> Result<Outcome> {
     // No event loop to keep serving: write inline.
     let mut sink = Sink::to_fds(1, 2);
     let slots = opts.jobs.max(1);
-    while let Some(job) = source.next_job(template)? {
+    while let Some(job) = next()? {
         let slot = ((job.seq - 1) % slots as u64) as usize + 1;
         let view = JobView {
             records: &job.records,
             seq: job.seq,
             slot,
         };
-        let mut line = template.shell_line(&view);
+        let mut line = match raw {
+            true => template.raw_text(&view),
+            false => template.shell_line(&view),
+        };
         line.push(b'\n');
         let tag = tag.map(|t| t.raw_text(&view));
         if let Err(e) = sink.write(Stream::Out, &line, tag.as_deref()) {

@@ -668,12 +668,6 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
             "use --pipe, or cut with --block",
         );
     }
-    if cli.dry_run {
-        return refuse(
-            "--dry-run",
-            "run it on a small sample instead: head -100 FILE | forkpool --pipe ...",
-        );
-    }
     if cli.retry_failed {
         return refuse(
             "--retry-failed (the blocks are not in the joblog)",
@@ -741,6 +735,8 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
         n => n,
     };
     let (block, blocks_per_slot) = match cli.block.as_deref() {
+        // GNU parallel's --pipepart makes 10 blocks per job slot unless told otherwise.
+        None if cli.pipepart => (1 << 20, Some(10)),
         None => (1 << 20, None),
         Some(t) => match t.trim().strip_prefix('-') {
             Some(n) if cli.pipepart => match n.parse::<u64>() {
@@ -758,7 +754,7 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
             }
             None => match parse_gnu_size(t) {
                 // As GNU parallel: a block of 2 GiB or more is cut down to 2 GiB - 1.
-                Some(n) if n >= 1 << 31 => {
+                Some(n) if n >= 1 << 31 && !cli.pipepart => {
                     crate::diag::warn(&format!(
                         "--block {t} is 2 GiB or more; using 2 GiB - 1 (2147483647 bytes)"
                     ));

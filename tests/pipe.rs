@@ -143,8 +143,10 @@ fn pipepart_and_round_robin_give_back_the_input() {
     }
 }
 
+/// --pipe's blocks end on the last record end within --block (unless one record is longer);
+/// --pipepart's, as GNU parallel's, run on from --block bytes to the next record end.
 #[test]
-fn blocks_end_on_a_record_and_stay_within_the_block_size() {
+fn blocks_end_on_a_record_where_pipe_and_pipepart_cut() {
     let dir = TempDir::new("pipe-blocks");
     let mut rng = Rng(7);
     let input = rng.text(500_000);
@@ -170,7 +172,15 @@ fn blocks_end_on_a_record_and_stay_within_the_block_size() {
         assert!(blocks.len() >= 50, "{mode}: {} blocks", blocks.len());
         let last = blocks.len() as u64;
         for (n, b) in &blocks {
-            assert!(b.len() <= 10000, "{mode}: block {n} has {} bytes", b.len());
+            if mode == "--pipe" {
+                assert!(b.len() <= 10000, "{mode}: block {n} has {} bytes", b.len());
+            } else if *n != last {
+                assert!(
+                    b.len() > 10000 && !b[10000..b.len() - 1].contains(&b'\n'),
+                    "{mode}: block {n} ({} bytes) does not end at the first newline from byte 10000",
+                    b.len()
+                );
+            }
             // The input's last line has no newline; every other block ends with one.
             assert!(
                 *n == last || b.last() == Some(&b'\n'),
@@ -473,14 +483,18 @@ fn odd_cuts_agree_with_pipe_and_gnu() {
     assert_eq!(out.stdout, b"1\n2\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 GiB - 1"));
 
-    // A multi-byte --recend across the --block limit: --pipepart cuts where --pipe does.
+    // A multi-byte --recend across the --block limit: --pipe cuts before it, --pipepart (as
+    // GNU's) at the first one that starts at or after it.
     let dir = TempDir::new("pipepart-straddle");
     let mut data = vec![b'a'; 3000];
     data[999..1001].copy_from_slice(b"\r\n");
     data[2000..2002].copy_from_slice(b"\r\n");
     let f = dir.path().join("in");
     std::fs::write(&f, &data).unwrap();
-    for mode in ["--pipe", "--pipepart"] {
+    for (mode, want) in [
+        ("--pipe", "1001\n1001\n998\n"),
+        ("--pipepart", "2002\n998\n"),
+    ] {
         let out = forkpool()
             .args([
                 mode,
@@ -496,11 +510,7 @@ fn odd_cuts_agree_with_pipe_and_gnu() {
             .timeout(Duration::from_secs(30))
             .output()
             .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "1001\n1001\n998\n",
-            "{mode}"
-        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{mode}");
     }
 }
 
@@ -546,4 +556,56 @@ fn stdin_from_a_file_is_cut_from_where_it_stands_and_left_read() {
         String::from_utf8_lossy(&out.stdout),
         "---\n2\n3\n4\n---\n5\n6\n7\n---\n8\n9\n10\nrest: \n"
     );
+}
+
+#[test]
+fn dry_run_prints_a_command_per_block_and_runs_none() {
+    let dir = TempDir::new("pipe-dry");
+    let seq10: String = (1..=10).map(|i| format!("{i}\n")).collect();
+    let touch = format!("touch {}/{{#}}", dir.path().display());
+    let out = forkpool()
+        .args(["--pipe", "-N3", "--dry-run", &touch])
+        .write_stdin(seq10.clone())
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let want: String = (1..=4)
+        .map(|i| format!("touch {}/{i}\n", dir.path().display()))
+        .collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // --round-robin: the jobs that would start, one per slot at most.
+    let out = forkpool()
+        .args([
+            "--pipe",
+            "--round-robin",
+            "-j2",
+            "-N1",
+            "--dry-run",
+            "echo {%}",
+        ])
+        .write_stdin(seq10.clone())
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "echo 1\necho 2\n");
+    // --fifo: the file is $PARALLEL_TMP in the printed command, and in the job's environment.
+    let out = forkpool()
+        .args(["--pipe", "-N5", "--fifo", "--dry-run", "wc -l {}"])
+        .write_stdin(seq10.clone())
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "wc -l $PARALLEL_TMP\nwc -l $PARALLEL_TMP\n"
+    );
+    let out = forkpool()
+        .args(["--pipe", "-N5", "--fifo", "-k", "wc -l < \"$PARALLEL_TMP\""])
+        .write_stdin(seq10)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "5\n5\n");
 }

@@ -399,6 +399,9 @@ pub struct Parts {
     pub grew: bool,
     /// `-N`: the window records are counted in.
     count_buf: Vec<u8>,
+    /// `--pipepart`'s rule: a block runs to the first separator at or after `--block` bytes,
+    /// not to the last one before.
+    forward: bool,
 }
 
 /// How much of the file one look around a cut reads.
@@ -433,7 +436,17 @@ impl Parts {
             header,
             grew: false,
             count_buf: Vec::new(),
+            forward: false,
         })
+    }
+
+    /// Cut as GNU parallel's `--pipepart` cuts: each block is at least `--block` bytes and runs
+    /// on to the end of the record that holds its last byte, or with `--regexp` to the last
+    /// separator in the 128 KiB read there (GNU reads that much and matches greedily). So a
+    /// block is never cut short, and the ranges are the same as GNU's.
+    pub fn forward(mut self) -> Parts {
+        self.forward = true;
+        self
     }
 
     pub fn size(&self) -> u64 {
@@ -454,6 +467,8 @@ impl Parts {
         let limit = from + self.cut.block as u64;
         let end = if limit >= self.size {
             self.size
+        } else if self.forward {
+            self.forward_cut(limit)?.unwrap_or(self.size)
         } else {
             match self.last_cut(from, limit)? {
                 Some(c) => c,
@@ -557,6 +572,52 @@ impl Parts {
             let step = buf.len().saturating_sub(overlap as usize + 1).max(1) as u64;
             lo += step;
             len *= 2;
+        }
+        Ok(None)
+    }
+
+    /// `forward`'s cut: after the first separator that starts at or after `at`; with a regular
+    /// expression, the last cut in the first 128 KiB read from `at` that holds one.
+    fn forward_cut(&self, at: u64) -> io::Result<Option<u64>> {
+        let (end, start) = match &self.cut.split {
+            Split::Literal { end, start } => (end.as_slice(), start.as_slice()),
+            Split::Lines(_) => (&b"\n"[..], &b""[..]),
+            Split::Regex(_) => {
+                const READ: u64 = 128 * 1024;
+                let mut len = READ;
+                loop {
+                    let buf = read_at(&self.file, at, len.min(self.size - at))?;
+                    let mut last = None;
+                    let mut from = 0;
+                    while let Some(c) = self.cut.split.next(&buf, from, true) {
+                        last = Some(c);
+                        from = c;
+                    }
+                    if let Some(c) = last {
+                        return Ok(Some(at + c as u64));
+                    }
+                    if at + len >= self.size {
+                        return Ok(None);
+                    }
+                    len += READ;
+                }
+            }
+        };
+        let pattern = [end, start].concat();
+        if pattern.is_empty() {
+            return Ok(Some(at));
+        }
+        let mut lo = at;
+        while lo < self.size {
+            let buf = read_at(&self.file, lo, WINDOW.min(self.size - lo))?;
+            if let Some(i) = memchr::memmem::find(&buf, &pattern) {
+                return Ok(Some(lo + (i + end.len()) as u64));
+            }
+            if lo + buf.len() as u64 >= self.size {
+                break;
+            }
+            // The next window overlaps this one by a pattern's length less one.
+            lo += (buf.len() + 1 - pattern.len()).max(1) as u64;
         }
         Ok(None)
     }

@@ -1145,6 +1145,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ("PARALLEL_SEQ".into(), seq),
             ("PARALLEL_JOBSLOT".into(), slot_s),
         ]);
+        if let Some(t) = &job.temp {
+            // --cat, --fifo: the block's file, named as GNU parallel names it.
+            env.push(("PARALLEL_TMP".into(), t.0.clone().into_os_string()));
+        }
         let piped = job.input.as_ref().is_some_and(|i| i.fifo.is_none());
         let spec = SpawnSpec {
             command,

@@ -139,21 +139,70 @@ pub fn count_parts(opts: &PipeOptions, slots: usize) -> Option<u64> {
         return None;
     }
     let file = File::open(opts.input()).ok()?;
-    let mut parts = Parts::new(file, part_cutting(opts, slots)).ok()?;
-    let mut n = 0;
-    while parts.next_range().ok()?.is_some() {
-        n += 1;
-    }
-    Some(n)
+    count_ranges(file, opts, slots).ok()
 }
 
-/// `--pipepart`'s cutting, with `--block -N` made a size.
+fn count_ranges(file: File, opts: &PipeOptions, slots: usize) -> std::io::Result<u64> {
+    let mut parts = Parts::new(file, part_cutting(opts, slots))?.forward();
+    let mut n = 0;
+    while parts.next_range()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `--dry-run`: how many jobs the input makes, read (and used up) as a run would read it.
+/// `--round-robin` starts a job per block up to the slots.
+pub fn count_jobs(opts: &PipeOptions, slots: usize) -> Result<u64> {
+    let file = open_input(&opts.path)?;
+    let name = input_name(opts);
+    let read_error =
+        |e: std::io::Error| Error::new(format!("cannot read {name}: {}", io_reason(&e)));
+    if opts.part {
+        return count_ranges(file, opts, slots).map_err(read_error);
+    }
+    let mut reader = BlockReader::new(file, opts.cut.clone());
+    let mut n = 0;
+    while reader.next_block().map_err(read_error)?.is_some() {
+        n += 1;
+        if opts.round_robin && n == slots as u64 {
+            break;
+        }
+    }
+    Ok(n)
+}
+
+/// The input file, or stdin for `-`.
+fn open_input(path: &Path) -> Result<File> {
+    if path.as_os_str() == "-" {
+        let fd = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| Error::new(format!("cannot read stdin: {}", io_reason(&e))))?;
+        return Ok(File::from(fd));
+    }
+    File::open(path).map_err(|e| {
+        Error::new(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+            .with_hint("check the file's name and permissions")
+    })
+}
+
+/// The input's name in messages.
+fn input_name(opts: &PipeOptions) -> String {
+    if opts.path.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        opts.path.display().to_string()
+    }
+}
+
+/// `--pipepart`'s cutting, with `--block -N` made a size as GNU parallel makes it.
 fn part_cutting(opts: &PipeOptions, slots: usize) -> crate::input::blocks::Cutting {
     let mut cut = opts.cut.clone();
     if let Some(n) = opts.blocks_per_slot {
         let size = std::fs::metadata(opts.input()).map_or(0, |m| m.len());
         let blocks = n.saturating_mul(slots as u64).max(1);
-        cut.block = size.div_ceil(blocks).max(1) as usize;
+        cut.block = (1 + size / blocks) as usize;
     }
     cut
 }
@@ -215,20 +264,7 @@ fn pipe_source(
     unsafe {
         nix::libc::mallopt(nix::libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
-    let open = |path: &Path| -> Result<File> {
-        if path.as_os_str() == "-" {
-            let fd = std::io::stdin()
-                .as_fd()
-                .try_clone_to_owned()
-                .map_err(|e| Error::new(format!("cannot read stdin: {}", io_reason(&e))))?;
-            return Ok(File::from(fd));
-        }
-        File::open(path).map_err(|e| {
-            Error::new(format!("cannot read {}: {}", path.display(), io_reason(&e)))
-                .with_hint("check the file's name and permissions")
-        })
-    };
-    let file = open(&opts.path)?;
+    let file = open_input(&opts.path)?;
     let mut maker = Maker {
         via: opts.via,
         tmpdir: tmpdir.to_path_buf(),
@@ -236,11 +272,7 @@ fn pipe_source(
         warned: false,
         block: opts.cut.block,
     };
-    let name = if opts.path.as_os_str() == "-" {
-        "stdin".to_string()
-    } else {
-        opts.path.display().to_string()
-    };
+    let name = input_name(opts);
     let read_error =
         move |e: std::io::Error| Error::new(format!("cannot read {name}: {}", io_reason(&e)));
     // --pipe on a regular file (-a FILE, or stdin redirected from one) is cut as --pipepart
@@ -266,6 +298,9 @@ fn pipe_source(
         let rrs = cut.remove_separators;
         let split = cut.split.clone();
         let mut parts = Parts::starting_at(file, cut, start).map_err(&read_error)?;
+        if opts.part {
+            parts = parts.forward();
+        }
         let whole = Arc::new(parts.file().map_err(&read_error)?);
         let head: Arc<[u8]> = parts.header.clone().into();
         // What the ranges will add up to: the file after its header.

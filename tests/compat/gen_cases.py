@@ -350,6 +350,20 @@ case("pipe-exit-status", ["--pipe", "-N1", "-k", "cat; exit 3"], stdin="a\nb\n")
 case("pipe-head-ignores-rest", ["--pipe", "-k", "head -1"], stdin=SEQ100 * 100)
 case("pipe-L2-rrs", ["--pipe", "-k", "-L", "2", "-N", "1", "--rrs", BLK], stdin=">a\nxx\n>b\nyy\n")
 case("pipepart-whole", ["--pipepart", "-a", "in1", "-k", "cat"], files={"in1": SEQ100})
+FASTA = "a\nb\n>x\ny\n>z\n>w\nq\n"
+case("pipepart-block-5", ["--pipepart", "-a", "in1", "--block", "5", "-k", "wc -l"], files={"in1": "".join("%d\n" % i for i in range(1, 11))})
+case("pipepart-block-20", ["--pipepart", "-a", "in1", "--block", "20", "-k", BLK], files={"in1": SEQ100})
+case("pipepart-default-block", ["--pipepart", "-a", "in1", "-j2", "-k", "wc -l"], files={"in1": SEQ100 * 10})
+case("pipepart-block-minus-1", ["--pipepart", "-a", "in1", "-j3", "--block", "-1", "-k", "wc -l"], files={"in1": SEQ100})
+case("pipepart-recstart", ["--pipepart", "-a", "in1", "--block", "3", "--recstart", ">", "-k", BLK], files={"in1": FASTA})
+case("pipepart-recstart-recend", ["--pipepart", "-a", "in1", "--block", "3", "--recstart", ">", "--recend", "\\n", "-k", BLK], files={"in1": FASTA})
+case("pipepart-regexp", ["--pipepart", "-a", "in1", "--block", "10", "--regexp", "--recend", "\\n", "-k", "wc -c"], files={"in1": SEQ100})
+case("pipepart-header", ["--pipepart", "-a", "in1", "--header", "2", "--block", "3", "-k", BLK], files={"in1": "h1\nh2\n1\n2\n3\n4\n5\n6\n"})
+case("pipepart-recend-crlf", ["--pipepart", "-a", "in1", "--block", "4", "--recend", "\\r\\n", "-k", BLK], files={"in1": "ab\r\ncd\r\ne\rf\r\ng\r\n"})
+case("pipe-dry-run", ["--pipe", "-N3", "--dry-run", "echo {#} {}"], stdin=SEQ20)
+case("pipe-dry-run-cat", ["--pipe", "-N3", "--cat", "--dry-run", "cat {}"], stdin="1\n2\n3\n4\n")
+case("pipepart-dry-run", ["--pipepart", "-a", "in1", "--block", "50", "--dry-run", "wc -l"], files={"in1": SEQ100})
+case("pipe-cat-parallel-tmp", ["--pipe", "-N2", "--cat", "-k", "test \"$PARALLEL_TMP\" = {} && cat $PARALLEL_TMP"], stdin="1\n2\n3\n")
 
 # ---- {= perl expression =}, --rpl, --plus (issue 17) ----
 PV = ["a b.tar.gz", "it's", 'x"y', "dir/sub.d/file.txt", "", "0", "$(echo hi)", "Mixed Case", "a/b"]
