@@ -81,11 +81,11 @@ _forkpool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --max-lines)
+                -L)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -L)
+                --max-lines)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

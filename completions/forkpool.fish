@@ -10,7 +10,8 @@ complete -c forkpool -l header -d 'The first value of each source (its first lin
 complete -c forkpool -s E -l eof -d 'Stop reading an input source at the value STR' -r
 complete -c forkpool -s I -d 'Use STR instead of {} as the replacement string for the input' -r
 complete -c forkpool -s n -l max-args -d 'Use at most N inputs per job; -n0 reads one input per job and inserts none' -r
-complete -c forkpool -s L -l max-lines -d 'Use at most N input lines per job (as -n; a line ending in a blank does not continue)' -r
+complete -c forkpool -s L -d 'Use at most N input lines per job (as -n; a line ending in a blank does not continue), and fill {} once per input, as -N does (unless -m or --xargs)' -r
+complete -c forkpool -l max-lines -d 'Use at most N input lines per job, as -L but without filling {} once per input' -r
 complete -c forkpool -s N -l max-replace-args -d 'Use at most N inputs per job, reachable as {1}..{N}; -N0 reads one input and inserts none' -r
 complete -c forkpool -s s -l max-chars -d 'Limit a job\'s command line to N bytes (with -X, -m, --xargs)' -r
 complete -c forkpool -l shell -d 'Run commands that need a shell with PATH instead of /bin/sh' -r -F

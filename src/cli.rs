@@ -166,8 +166,13 @@ pub struct Cli {
     #[arg(short = 'n', long = "max-args", value_name = "N", help_heading = COMMAND)]
     pub max_args: Option<usize>,
 
-    /// Use at most N input lines per job (as -n; a line ending in a blank does not continue).
-    #[arg(short = 'L', long = "max-lines", value_name = "N", help_heading = COMMAND)]
+    /// Use at most N input lines per job (as -n; a line ending in a blank does not continue),
+    /// and fill {} once per input, as -N does (unless -m or --xargs).
+    #[arg(short = 'L', value_name = "N", help_heading = COMMAND)]
+    pub lines: Option<usize>,
+
+    /// Use at most N input lines per job, as -L but without filling {} once per input.
+    #[arg(long = "max-lines", value_name = "N", help_heading = COMMAND)]
     pub max_lines: Option<usize>,
 
     /// Use at most N inputs per job, reachable as {1}..{N}; -N0 reads one input and inserts none.

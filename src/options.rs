@@ -353,7 +353,10 @@ impl Options {
 
         let batching = match (
             cli.context_replace || cli.multiple || cli.xargs,
-            cli.max_replace_args.or(cli.max_args).or(cli.max_lines),
+            cli.max_replace_args
+                .or(cli.max_args)
+                .or(cli.max_lines)
+                .or(cli.lines),
         ) {
             (true, max) => Batching::Fill {
                 spread: cli.context_replace || cli.multiple,
@@ -567,8 +570,11 @@ impl Options {
             quote_words: cli.quote,
             replace: cli.replace.map(OsString::into_vec),
             batching,
-            // -N fills {} once per input, as -X does (GNU parallel).
-            context_replace: cli.context_replace || cli.max_replace_args.is_some(),
+            // -N, and -L unless -m or --xargs, fill {} once per input, as -X does (GNU parallel;
+            // --max-lines does not).
+            context_replace: cli.context_replace
+                || cli.max_replace_args.is_some()
+                || (cli.lines.is_some() && !(cli.multiple || cli.xargs)),
             max_chars,
             check_length: cli.max_chars.is_some(),
             shell,
@@ -662,7 +668,9 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
     if cli.max_args.is_some() {
         return refuse("-n", "use -N N for N records per block");
     }
-    if cli.pipepart && (cli.max_replace_args.is_some() || cli.max_lines.is_some()) {
+    if cli.pipepart
+        && (cli.max_replace_args.is_some() || cli.max_lines.is_some() || cli.lines.is_some())
+    {
         return refuse(
             "-N or -L (as in GNU parallel)",
             "use --pipe, or cut with --block",
@@ -702,7 +710,8 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
     }
     let text = |v: &Option<OsString>| v.as_ref().map(|s| s.as_bytes().to_vec());
     let (recend, recstart) = (text(&cli.recend), text(&cli.recstart));
-    let split = if let Some(n) = cli.max_lines {
+    // GNU parallel: -L wins over --max-lines.
+    let split = if let Some(n) = cli.lines.or(cli.max_lines) {
         if n == 0 {
             return Err(Error::new("-L 0 makes records of no lines").with_hint("give -L 1 or more"));
         }

@@ -419,6 +419,12 @@ case("plus-slot", ["-k", "-j1", "--plus", "echo", "{slot}", ":::", "a", "b"])
 case("plus-quoted-values", ["-k", "--plus", "--dry-run", "echo", "{+.}", "{..}", "{:-d f}", "{/ /_}", ":::", "it's a.b.c", "$x y.z", ""])
 case("plus-keeps-builtins", ["-k", "--plus", "echo", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", ":::", "d/a.b"])
 
+# ---- command construction (differential fuzz against GNU parallel) ----
+case("L2-context-replace", ["-j1", "-L", "2", "--dry-run", "echo", "x{}y", ":::", "a", "b", "c"])
+case("L2-m-no-context", ["-j1", "-m", "-L", "2", "--dry-run", "echo", "x{}y", ":::", "a", "b", "c"])
+case("max-lines-no-context", ["-j1", "--max-lines", "2", "--dry-run", "echo", "x{}y", ":::", "a", "b", "c"])
+case("max-lines-then-L", ["-j1", "--max-lines", "1", "-L", "2", "--dry-run", "echo", "x{}y", ":::", "a", "b", "c"])
+
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
     # recorded stdout/status (record.sh overwrites them).
