@@ -2,11 +2,12 @@
 //! once into a `Program` and run on each value (Perl's `$_`) as bytes.
 //!
 //! Supported: `s/RE/REPL/` (flags `g`, `i`, `x`; any delimiter, `s{RE}{REPL}`; `$1`..`$9`,
-//! `${n}`, `$&`, `\U` `\L` `\E` `\u` `\l` in REPL), `tr/a-z/A-Z/` and `y///` (flag `d`),
+//! `$10`.., `${n}`, `\1`..`\9`, `$&`, `\U` `\L` `\E` `\u` `\l` in REPL), `tr/a-z/A-Z/` and `y///` (flag `d`),
 //! `$_ = EXPR`, `$_ .= EXPR`, `$_ ||= EXPR`, where EXPR joins with `.` strings (`"..$_.."`,
 //! `'...'`), `$_`, numbers and the functions `uc` `lc` `ucfirst` `lcfirst` `Q` `substr` `seq()`
 //! `slot()` `total_jobs()`; `uq()`; `substr($_,POS,LEN) = ""`; a bare EXPR (evaluated, ignored);
-//! statements joined by `;` and `||`. Anything else is refused at parse time with the part that
+//! statements joined by `;` and `||`. Strings, REPL and `tr` lists take Perl's escapes (`\n`,
+//! `\x41`, `\x{41}`, `\101`, `\e`, `\cX`...); a character above 255 is refused. Anything else is refused at parse time with the part that
 //! is not supported. Regexes are the `regex` crate's on bytes with Unicode off (as Perl treats a
 //! byte string); Perl features it lacks (backreferences, look-around) are refused. A plain-text
 //! substitution (`s/a/b/`, `s/\.gz$//`) skips the regex engine (`Quick`), and a job's value is
@@ -995,22 +996,23 @@ fn interpolate(body: &[u8], groups: bool, params: &[Vec<u8>]) -> Parse<Vec<Piece
                     lit.push(b'\\');
                     break;
                 };
-                i += 1;
                 match n {
-                    b'n' => lit.push(b'\n'),
-                    b't' => lit.push(b'\t'),
-                    b'r' => lit.push(b'\r'),
-                    b'0' => lit.push(0),
-                    b'e' => lit.push(0x1b),
-                    b'a' => lit.push(7),
                     b'U' | b'L' | b'E' | b'u' | b'l' => {
+                        i += 1;
                         flush(&mut lit, &mut pieces);
                         pieces.push(Piece::Case(n));
                     }
-                    b'x' | b'N' | b'Q' | b'c' | b'o' => {
-                        return Err(format!("the escape `\\{}` is not supported", n as char));
+                    // In a replacement `\1`..`\9` (one digit) is `$1`..`$9`, as in sed.
+                    b'1'..=b'9' if groups && !body.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                        i += 1;
+                        flush(&mut lit, &mut pieces);
+                        pieces.push(Piece::Group((n - b'0') as usize));
                     }
-                    n => lit.push(n),
+                    _ => {
+                        let (c, len) = escape(&body[i..])?;
+                        lit.push(c);
+                        i += len;
+                    }
                 }
             }
             b'$' => {
@@ -1029,17 +1031,21 @@ fn interpolate(body: &[u8], groups: bool, params: &[Vec<u8>]) -> Parse<Vec<Piece
                 } else if groups && rest.starts_with(b"&") {
                     (Piece::Group(0), 1)
                 } else if groups && rest.first().is_some_and(|c| (b'1'..=b'9').contains(c)) {
-                    (Piece::Group((rest[0] - b'0') as usize), 1)
+                    // `$10` is group 10, not `$1` and a `0`.
+                    let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+                    (Piece::Group(number(&rest[..len])), len)
                 } else if groups
-                    && rest.len() >= 3
-                    && rest[0] == b'{'
-                    && rest[2] == b'}'
-                    && rest[1].is_ascii_digit()
+                    && let Some(len) = rest
+                        .strip_prefix(b"{")
+                        .map(|r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+                        .filter(|&len| len > 0 && rest.get(len + 1) == Some(&b'}'))
                 {
-                    (Piece::Group((rest[1] - b'0') as usize), 3)
+                    (Piece::Group(number(&rest[1..=len])), len + 2)
                 } else if rest.is_empty() {
-                    lit.push(b'$');
-                    continue;
+                    return Err(
+                        "a `$` at the end of a string is a syntax error in Perl: write `\\$` for a dollar sign"
+                            .into(),
+                    );
                 } else {
                     let shown: String = String::from_utf8_lossy(rest).chars().take(12).collect();
                     return Err(format!("the variable `${shown}` is not supported"));
@@ -1091,39 +1097,122 @@ fn is_word(b: &u8) -> bool {
     b.is_ascii_alphanumeric() || *b == b'_'
 }
 
-/// A `tr` list: ranges `a-z`, escapes `\\`, `\-`, `\n`, `\t`.
+/// A group number (saturating: a group that large never exists).
+fn number(digits: &[u8]) -> usize {
+    digits.iter().fold(0usize, |n, d| {
+        n.saturating_mul(10).saturating_add((d - b'0') as usize)
+    })
+}
+
+/// The byte a backslash escape in a double-quoted string or `tr` list stands for, and the
+/// length of the escape after the backslash (`s` starts after it). As Perl: `\n` `\t` `\r` `\f`
+/// `\b` `\a` `\e`, `\cX`, octal `\0`..`\377` (up to three digits) and `\o{...}`, hex `\xHH` (up to two
+/// digits) and `\x{...}`; any other character stands for itself. Escapes with another meaning in
+/// Perl (`\c`, `\N`, `\Q`, `\F`, a character above 255) are refused.
+fn escape(s: &[u8]) -> Parse<(u8, usize)> {
+    let Some(&n) = s.first() else {
+        return Ok((b'\\', 0));
+    };
+    let wide = |what: &[u8]| {
+        format!(
+            "the escape `\\{}` stands for a character above 255, which is not supported",
+            String::from_utf8_lossy(what)
+        )
+    };
+    let braced = |radix: u32| -> Parse<(u8, usize)> {
+        let Some(end) = s.iter().position(|&b| b == b'}') else {
+            return Err(format!(
+                "the escape `\\{}{{` is missing its `}}`",
+                n as char
+            ));
+        };
+        let digits = String::from_utf8_lossy(&s[2..end]);
+        let digits: String = digits.chars().filter(|c| !c.is_whitespace()).collect();
+        // As Perl: the digits up to the first that is not one; none is 0.
+        let valid: String = digits.chars().take_while(|c| c.is_digit(radix)).collect();
+        match u32::from_str_radix(if valid.is_empty() { "0" } else { &valid }, radix) {
+            Ok(v) if v <= 0xff => Ok((v as u8, end + 1)),
+            _ => Err(wide(&s[..=end])),
+        }
+    };
+    Ok(match n {
+        b'n' => (b'\n', 1),
+        b't' => (b'\t', 1),
+        b'r' => (b'\r', 1),
+        b'f' => (0x0c, 1),
+        b'b' => (0x08, 1),
+        b'a' => (0x07, 1),
+        b'e' => (0x1b, 1),
+        b'0'..=b'7' => {
+            let len = s
+                .iter()
+                .take(3)
+                .take_while(|c| matches!(c, b'0'..=b'7'))
+                .count();
+            let v = s[..len].iter().fold(0u32, |v, d| v * 8 + (d - b'0') as u32);
+            if v > 0xff {
+                return Err(wide(&s[..len]));
+            }
+            (v as u8, len)
+        }
+        b'o' if s.get(1) == Some(&b'{') => braced(8)?,
+        b'x' if s.get(1) == Some(&b'{') => braced(16)?,
+        b'x' => {
+            let len = s[1..]
+                .iter()
+                .take(2)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            let v = s[1..=len].iter().fold(0u8, |v, d| {
+                v * 16 + (*d as char).to_digit(16).expect("a hex digit") as u8
+            });
+            (v, len + 1)
+        }
+        // `\cX`: the control character (`\c[` is ESC).
+        b'c' if s.get(1).is_some_and(|c| c.is_ascii_graphic()) => {
+            (s[1].to_ascii_uppercase() ^ 64, 2)
+        }
+        b'c' | b'N' | b'Q' | b'F' | b'o' => {
+            return Err(format!("the escape `\\{}` is not supported", n as char));
+        }
+        n => (n, 1),
+    })
+}
+
+/// A `tr` list: ranges `a-z`, escapes as in a double-quoted string (`\\`, `\-`, `\n`, `\x41`,
+/// `\101`...).
 fn tr_list(body: &[u8]) -> Parse<Vec<u8>> {
-    let mut chars = Vec::new();
+    // Each character, and whether it is an unescaped `-`.
+    let mut items = Vec::with_capacity(body.len());
     let mut i = 0;
     while i < body.len() {
-        let mut c = body[i];
-        i += 1;
-        if c == b'\\' && i < body.len() {
-            c = match body[i] {
-                b'n' => b'\n',
-                b't' => b'\t',
-                b'r' => b'\r',
-                b'0' => 0,
-                o => o,
-            };
+        if body[i] == b'\\' && i + 1 < body.len() {
+            let (c, len) = escape(&body[i + 1..])?;
+            items.push((c, false));
+            i += 1 + len;
+        } else {
+            items.push((body[i], body[i] == b'-'));
             i += 1;
         }
-        chars.push(c);
-        // A range: the previous byte, `-`, the next byte.
-        if i + 1 < body.len() && body[i] == b'-' {
-            let mut hi = body[i + 1];
-            i += 2;
-            if hi == b'\\' && i < body.len() {
-                hi = body[i];
-                i += 1;
-            }
+    }
+    let mut chars = Vec::with_capacity(items.len());
+    let mut k = 0;
+    while k < items.len() {
+        let c = items[k].0;
+        // A range: a character, an unescaped `-`, a character (a `-` first or last is itself).
+        if k + 2 < items.len() && items[k + 1].1 {
+            let hi = items[k + 2].0;
             if hi < c {
                 return Err(format!(
                     "invalid tr/// range `{}-{}`",
                     c as char, hi as char
                 ));
             }
-            chars.extend(c + 1..=hi);
+            chars.extend(c..=hi);
+            k += 3;
+        } else {
+            chars.push(c);
+            k += 1;
         }
     }
     Ok(chars)
@@ -1346,6 +1435,44 @@ mod tests {
         assert_eq!(run("$_ = Q($_)", b"a b"), b"'a b'");
         assert_eq!(run("$_ = seq() . slot()", b""), b"72");
         assert_eq!(run("s/x/y/ || s/a/c/", b"ab"), b"cb");
+    }
+
+    /// Escapes mean the characters they stand for, as in Perl (differential fuzz with GNU).
+    #[test]
+    fn escapes_in_tr_strings_and_replacements() {
+        let cases: &[(&str, &[u8], &[u8])] = &[
+            (r"tr/\x41//d", &b"ABA"[..], &b"B"[..]),
+            (r"tr/\x00-\x1f//d", &b"hello world"[..], &b"hello world"[..]),
+            (r"tr/\x00-\x1f//d", &b"a\tb\x1b"[..], &b"ab"[..]),
+            (r"tr/\101\e\0/xyz/", &b"A\x1b\0"[..], &b"xyz"[..]),
+            (r"tr/\x{61}-c/A-C/", &b"abcd"[..], &b"ABCd"[..]),
+            (r"tr/\-\\/_/", &b"a-b\\"[..], &b"a_b_"[..]),
+            (r"s/b/\101/", &b"abc"[..], &b"aAc"[..]),
+            (
+                r#"$_ = "\101\x42\x{43}\e\cA\o{104}""#,
+                &b""[..],
+                &b"ABC\x1b\x01D"[..],
+            ),
+            (r"s/(b)/\1\1/", &b"abc"[..], &b"abbc"[..]),
+            (r"s/(b)/[\12]/", &b"abc"[..], &b"a[\n]c"[..]),
+            (r"s/(b)/$10/", &b"abc"[..], &b"ac"[..]),
+            (r"s/(b)/${1}0/", &b"abc"[..], &b"ab0c"[..]),
+            (
+                r"s/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)/$11${10}/",
+                &b"abcdefghijkl"[..],
+                &b"kjl"[..],
+            ),
+        ];
+        for &(expr, value, want) in cases {
+            assert_eq!(run(expr, value), want, "{expr}");
+        }
+        let err = |e: &str| Program::parse(e.as_bytes()).unwrap_err();
+        assert!(err(r#"$_ = "a$""#).contains("`$` at the end"));
+        assert!(err(r"s/b/a$/").contains("`$` at the end"));
+        assert!(err(r#"$_ = "\x{100}""#).contains("above 255"));
+        assert!(err(r"tr/\400//d").contains("above 255"));
+        assert!(err(r#"$_ = "\N{U+41}""#).contains("`\\N`"));
+        assert!(err(r"tr/\Fa//d").contains("`\\F`"));
     }
 
     #[test]

@@ -424,6 +424,11 @@ case("L2-context-replace", ["-j1", "-L", "2", "--dry-run", "echo", "x{}y", ":::"
 case("L2-m-no-context", ["-j1", "-m", "-L", "2", "--dry-run", "echo", "x{}y", ":::", "a", "b", "c"])
 case("max-lines-no-context", ["-j1", "--max-lines", "2", "--dry-run", "echo", "x{}y", ":::", "a", "b", "c"])
 case("max-lines-then-L", ["-j1", "--max-lines", "1", "-L", "2", "--dry-run", "echo", "x{}y", ":::", "a", "b", "c"])
+case("perl-tr-hex-escape", ["-k", "echo", "{= tr/\\x41//d =}", "{= tr/\\x00-\\x1f//d =}", "{= tr/\\101/x/ =}", ":::", "ABA", "hello world"])
+case("perl-octal-escape", ["-k", "echo", "{= s/b/\\101/ =}", "{= $_ .= \"\\101\\x42\\x{43}\" =}", ":::", "abc"])
+case("perl-backslash-group", ["-k", "echo", "{= s/(b)/\\1\\1/ =}", "{= s/(b)/$10/ =}", "{= s/(b)/${1}0/ =}", ":::", "abc"])
+case("perl-group-eleven", ["-k", "echo", "{= s/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)/$11$10/ =}", ":::", "abcdefghijkl"])
+case("perl-final-dollar", ["-k", "echo", "{= $_ = \"a$\" =}", ":::", "abc"])
 
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
