@@ -160,6 +160,9 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax))
         .transpose()?
         .map(|t| t.for_slots(slots));
+    let count_tag = tag_template
+        .as_ref()
+        .is_some_and(|t| t.counts_beside(&template));
     if template.needs_total() || tag_template.as_ref().is_some_and(Template::needs_total) {
         let total = for_total
             .filter(|i| {
@@ -167,7 +170,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
                     .iter()
                     .all(|s| s.kind.never_waits() && !s.kind.is_stdin())
             })
-            .and_then(|i| count_jobs(i, &opts, &template, slots));
+            .and_then(|i| count_jobs(i, &opts, &template, slots, count_tag));
         match total {
             Some(n) => {
                 template.set_total(n);
@@ -191,7 +194,8 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         opts.max_chars,
         opts.check_length,
         slots,
-    );
+    )
+    .counting_tag(count_tag);
     if opts.dry_run {
         let mut next: Box<dyn FnMut() -> Result<Option<Job>>> = match &opts.pipe {
             Some(pipe) => {
@@ -216,7 +220,7 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             .is_some_and(|p| p.via != options::Via::Stdin);
         return dry_run(&mut next, &template, tag_template.as_ref(), &opts, raw);
     }
-    let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots));
+    let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots, count_tag));
     if let Some(pipe) = &opts.pipe {
         // --pipepart knows its blocks up front (for --bar and --halt N%).
         total = scheduler::pipe::count_parts(pipe, slots);
@@ -467,6 +471,7 @@ fn count_jobs(
     opts: &Options,
     template: &Template,
     slots: usize,
+    count_tag: bool,
 ) -> Option<u64> {
     let (inputs, _) = input::Inputs::open(input).ok()?;
     let mut source = Batcher::new(
@@ -475,7 +480,8 @@ fn count_jobs(
         opts.max_chars,
         opts.check_length,
         slots,
-    );
+    )
+    .counting_tag(count_tag);
     let mut n = 0;
     while source.next_job(template).ok()?.is_some() {
         n += 1;

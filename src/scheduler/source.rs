@@ -35,6 +35,9 @@ pub struct Batcher {
     /// After -X/-m spread the inputs, every later job takes at most this many.
     spread_max: Option<usize>,
     next_seq: u64,
+    /// `--tag`, `--tagstring` with a replacement string the command lacks: values count twice
+    /// towards -s.
+    count_tag: bool,
 }
 
 impl Batcher {
@@ -56,7 +59,15 @@ impl Batcher {
             spread_done: false,
             spread_max: None,
             next_seq: 1,
+            count_tag: false,
         }
+    }
+
+    /// Count the values once more towards -s, as GNU parallel does when the tag (`--tag`,
+    /// `--tagstring`) holds a replacement string that the command does not.
+    pub fn counting_tag(mut self, count_tag: bool) -> Batcher {
+        self.count_tag = count_tag;
+        self
     }
 
     fn pull(&mut self) -> Result<Option<Record>> {
@@ -165,8 +176,19 @@ impl Batcher {
         while v.len() < max {
             let Some(r) = self.pull()? else { break };
             let one = line_len(std::slice::from_ref(&r));
-            // Each further record adds its own text and a separating space.
-            let add = one - base + usize::from(!v.is_empty());
+            // A further record adds what a second copy of it adds: its text (with the word
+            // around it under -X) and a separating space, at each `{}` of the command.
+            let mut add = if v.is_empty() {
+                one - base
+            } else {
+                line_len(&[r.clone(), r.clone()]).saturating_sub(one)
+            };
+            // As GNU parallel: a tag with a replacement string the command lacks counts each
+            // value once more (and, without -X, the space before it).
+            if self.count_tag {
+                add += r.iter().map(Vec::len).sum::<usize>()
+                    + usize::from(!v.is_empty() && !template.context_replace());
+            }
             // As GNU parallel: the line must stay shorter than -s.
             if len + add >= self.max_chars {
                 if v.is_empty() {

@@ -104,6 +104,8 @@ pub struct Template {
     total: u64,
     /// `{0%}`: the number of job slots (`for_slots`).
     slots: usize,
+    /// ` {}` was added because the words held no replacement string.
+    appended: bool,
 }
 
 /// What one job's rendering needs to know.
@@ -135,6 +137,7 @@ impl Template {
                 skip: Vec::new(),
                 total: 0,
                 slots: 1,
+                appended: true,
             });
         }
         let words = merge_expressions(words);
@@ -155,15 +158,9 @@ impl Template {
                 parse_into(word, syntax, &mut tokens, &mut skip, push_code)?;
             }
         }
-        fn has_value(tokens: &[Token]) -> bool {
-            tokens.iter().any(|t| match t {
-                Token::Value(..) | Token::Perl(..) | Token::Seq | Token::Slot => true,
-                Token::Quoted(inner) => has_value(inner),
-                _ => false,
-            })
-        }
         let has_value = has_value(&tokens);
-        if !has_value && append_input {
+        let appended = !has_value && append_input;
+        if appended {
             tokens.push(Token::Space(b" ".to_vec()));
             tokens.push(Token::Value(Selector::All, Transform::None));
         }
@@ -180,7 +177,35 @@ impl Template {
             skip,
             total: 0,
             slots: 1,
+            appended,
         })
+    }
+
+    /// Whether this tag template makes GNU parallel count the values once more towards -s: it
+    /// holds a replacement string that the command's own words do not.
+    pub fn counts_beside(&self, command: &Template) -> bool {
+        fn keys(tokens: &[Token], out: &mut Vec<String>) {
+            for t in tokens {
+                match t {
+                    Token::Value(..) | Token::Perl(..) | Token::Seq | Token::Slot => {
+                        out.push(format!("{t:?}"))
+                    }
+                    Token::Quoted(inner) => keys(inner, out),
+                    _ => {}
+                }
+            }
+        }
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        keys(&self.tokens, &mut ours);
+        if !command.appended {
+            keys(&command.tokens, &mut theirs);
+        }
+        ours.iter().any(|k| !theirs.contains(k))
+    }
+
+    /// Whether a word around `{}` is repeated for each value (-X, -N).
+    pub fn context_replace(&self) -> bool {
+        self.context
     }
 
     /// The command must run in a shell (its first word names an exported bash function).
@@ -320,6 +345,14 @@ impl Template {
             start = end;
         }
     }
+}
+
+fn has_value(tokens: &[Token]) -> bool {
+    tokens.iter().any(|t| match t {
+        Token::Value(..) | Token::Perl(..) | Token::Seq | Token::Slot => true,
+        Token::Quoted(inner) => has_value(inner),
+        _ => false,
+    })
 }
 
 /// Whether a command word may use the number of jobs (`{##}`, `{0#}`, `total_jobs()`), judged on

@@ -429,6 +429,15 @@ case("perl-octal-escape", ["-k", "echo", "{= s/b/\\101/ =}", "{= $_ .= \"\\101\\
 case("perl-backslash-group", ["-k", "echo", "{= s/(b)/\\1\\1/ =}", "{= s/(b)/$10/ =}", "{= s/(b)/${1}0/ =}", ":::", "abc"])
 case("perl-group-eleven", ["-k", "echo", "{= s/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)/$11$10/ =}", ":::", "abcdefghijkl"])
 case("perl-final-dollar", ["-k", "echo", "{= $_ = \"a$\" =}", ":::", "abc"])
+V16 = list("abcdefghijklmnop")
+case("X-s-repeated-braces", ["-j1", "-X", "-s", "20", "--dry-run", "echo", "{}", "{}", ":::"] + list("abcdef"))
+case("m-s-repeated-braces", ["-j1", "-m", "-s", "20", "--dry-run", "echo", "{}", "{}", ":::"] + V16)
+case("X-s-context-word", ["-j1", "-X", "-s", "20", "--dry-run", "echo", "{}", "x{}y", ":::", "aa", "b", "ccc", "d", "ee", "f", "g", "h"])
+case("X-s-tag-counts", ["-j1", "-X", "-s", "30", "--tag", "--dry-run", "echo", ":::"] + V16)
+case("X-s-tag-same-as-command", ["-j1", "-X", "-s", "20", "--tag", "--dry-run", "echo", "{}", ":::"] + V16)
+case("X-s-tagstring-seq-counts", ["-j1", "-X", "-s", "20", "--tagstring", "{#}", "--dry-run", "echo", "{}", ":::"] + V16)
+case("X-s-tagstring-plain", ["-j1", "-X", "-s", "20", "--tagstring", "XX", "--dry-run", "echo", ":::"] + V16)
+case("m-s-tag-counts", ["-j1", "-m", "-s", "20", "--tag", "--dry-run", "echo", ":::"] + V16)
 
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
