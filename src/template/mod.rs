@@ -326,13 +326,7 @@ impl Template {
                 .position(|t| matches!(t, Token::Space(_)))
                 .map_or(self.tokens.len(), |p| start + p);
             let word = &self.tokens[start..end];
-            if word.iter().any(|t| {
-                matches!(
-                    t,
-                    Token::Value(Selector::All, _) | Token::Perl(Selector::All, _)
-                )
-            }) && !all.is_empty()
-            {
+            if holds_all(word) && !all.is_empty() {
                 for (i, v) in all.iter().enumerate() {
                     if i > 0 {
                         sink.space(b" ");
@@ -345,6 +339,15 @@ impl Template {
             start = end;
         }
     }
+}
+
+/// Whether `tokens` hold a `{}` (or `{.}`, `{= =}`...) that stands for all the job's values.
+fn holds_all(tokens: &[Token]) -> bool {
+    tokens.iter().any(|t| match t {
+        Token::Value(Selector::All, _) | Token::Perl(Selector::All, _) => true,
+        Token::Quoted(inner) => holds_all(inner),
+        _ => false,
+    })
 }
 
 fn has_value(tokens: &[Token]) -> bool {
@@ -630,13 +633,16 @@ fn render_tokens(tokens: &[Token], all: &[&[u8]], each: &[&[u8]], job: &Ctx, sin
         match t {
             Token::Code(c) => sink.code(c),
             Token::Quoted(inner) => {
-                let mut raw = ShellSink {
-                    out: Vec::new(),
-                    raw: true,
-                    csh: false,
-                };
-                render_tokens(inner, all, each, job, &mut raw);
-                sink.value(&raw.out);
+                // As GNU parallel: where `{}` holds several values, the word breaks between
+                // them, and each part is quoted as a word of its own.
+                let mut words = WordsSink(vec![Vec::new()]);
+                render_tokens(inner, all, each, job, &mut words);
+                for (i, w) in words.0.iter().enumerate() {
+                    if i > 0 {
+                        sink.space(b" ");
+                    }
+                    sink.value(w);
+                }
             }
             Token::Space(s) => sink.space(s),
             Token::Seq => sink.code(job.seq.to_string().as_bytes()),
@@ -836,6 +842,21 @@ impl Sink for ShellSink {
     }
     fn space(&mut self, s: &[u8]) {
         self.out.extend_from_slice(s);
+    }
+}
+
+/// The words of a `-q` word once filled in: a space between values starts a new one.
+struct WordsSink(Vec<Vec<u8>>);
+
+impl Sink for WordsSink {
+    fn code(&mut self, c: &[u8]) {
+        self.0.last_mut().expect("a word").extend_from_slice(c);
+    }
+    fn value(&mut self, v: &[u8]) {
+        self.code(v);
+    }
+    fn space(&mut self, _: &[u8]) {
+        self.0.push(Vec::new());
     }
 }
 

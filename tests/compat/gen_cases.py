@@ -438,6 +438,13 @@ case("X-s-tag-same-as-command", ["-j1", "-X", "-s", "20", "--tag", "--dry-run", 
 case("X-s-tagstring-seq-counts", ["-j1", "-X", "-s", "20", "--tagstring", "{#}", "--dry-run", "echo", "{}", ":::"] + V16)
 case("X-s-tagstring-plain", ["-j1", "-X", "-s", "20", "--tagstring", "XX", "--dry-run", "echo", ":::"] + V16)
 case("m-s-tag-counts", ["-j1", "-m", "-s", "20", "--tag", "--dry-run", "echo", ":::"] + V16)
+case("q-two-sources-two-words", ["-j1", "-q", "-k", "printf", "[%s]\\n", "{}", ":::", "a", "b c", ":::", "d"])
+case("q-X-word-per-value", ["-j1", "-q", "-k", "-X", "printf", "[%s]\\n", "x{}y", ":::", "a", "b c", "d"])
+case("q-m-word-breaks", ["-j1", "-q", "-k", "-m", "printf", "[%s]\\n", "x{}y{}", ":::", "a", "b c"])
+case("q-xargs-word-breaks", ["-j1", "-q", "-k", "--xargs", "printf", "[%s]\\n", "x{}y", ":::", "a", "b c"])
+case("q-N2-word-per-value", ["-j1", "-q", "-k", "-N2", "printf", "[%s]\\n", "x{}y{1}", ":::", "a", "b c", "d"])
+case("q-colsep-columns", ["-j1", "-q", "-k", "--colsep", ",", "printf", "[%s]\\n", "x{}y", ":::", "a,b c", "d"])
+case("q-dry-run-values", ["-j1", "-q", "--dry-run", "printf", "%s\\n", "{}", "x{}y", ":::", "a", ":::", "b c"])
 
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
