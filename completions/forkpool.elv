@@ -56,7 +56,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --semaphore-name 'The semaphore''s name (default: the controlling terminal, or "not a tty"). Implies --semaphore'
             cand --semaphore-timeout 'Wait at most SECS for the semaphore, then run COMMAND anyway; with a negative SECS, give up and exit 1 instead (as GNU parallel). Implies --semaphore'
             cand --st 'Wait at most SECS for the semaphore, then run COMMAND anyway; with a negative SECS, give up and exit 1 instead (as GNU parallel). Implies --semaphore'
-            cand --tagstring 'Prefix each output line with STR and a tab; STR may use replacement strings'
+            cand --tagstring 'Prefix each output line with STR and a tab; STR may use replacement strings, and \t, \n, \r and octal \NNN stand for the characters'
             cand --joblog 'Log each finished job to FILE in GNU parallel''s joblog format (- is stdout)'
             cand --results 'Save each job''s stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/... (with --header, the inputs'' names instead of 1, 2; a value too long for one file name is split into subdirectories)'
             cand --res 'Save each job''s stdout, stderr and sequence number under DIR/1/VALUE/2/VALUE/... (with --header, the inputs'' names instead of 1, 2; a value too long for one file name is split into subdirectories)'

@@ -331,7 +331,8 @@ pub struct Cli {
     #[arg(long = "tag", help_heading = OUTPUT)]
     pub tag: bool,
 
-    /// Prefix each output line with STR and a tab; STR may use replacement strings.
+    /// Prefix each output line with STR and a tab; STR may use replacement strings, and \t, \n,
+    /// \r and octal \NNN stand for the characters.
     #[arg(long = "tagstring", alias = "tag-string", value_name = "STR", help_heading = OUTPUT, allow_hyphen_values = true)]
     pub tagstring: Option<OsString>,
 

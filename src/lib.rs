@@ -157,7 +157,16 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         .output
         .tag
         .as_ref()
-        .map(|t| Template::parse(std::slice::from_ref(t), false, false, false, &syntax))
+        // As GNU parallel: under -X, -N and -L the tag's `{}` is filled once per value too.
+        .map(|t| {
+            Template::parse(
+                std::slice::from_ref(t),
+                false,
+                opts.context_replace,
+                false,
+                &syntax,
+            )
+        })
         .transpose()?
         .map(|t| t.for_slots(slots));
     let count_tag = tag_template
@@ -271,7 +280,8 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             (opts.resume != options::Resume::No).then_some(logged_whole),
         )?);
     }
-    extras.tag_hosts = on_all.is_some() && opts.output.tag.as_deref() == Some(b"{}");
+    extras.tag_hosts = on_all.is_some()
+        && opts.output.tag.as_deref() == Some(&options::tag_all(opts.replace.as_deref())[..]);
     extras.tag_template = tag_template.filter(|_| !extras.tag_hosts);
     extras.send_template = persistent_send(&opts, &template, &syntax)?;
     if let Some(r) = &opts.remote {

@@ -401,9 +401,10 @@ impl Options {
             OutputMode::Group
         };
         // As in GNU parallel, an empty --tagstring is no tag string at all.
+        // --tagstring takes GNU parallel's escapes; --tag is the whole value, also under -I.
         let tag = match (cli.tagstring.as_ref().filter(|s| !s.is_empty()), cli.tag) {
-            (Some(s), _) => Some(s.as_bytes().to_vec()),
-            (None, true) => Some(b"{}".to_vec()),
+            (Some(s), _) => Some(unquote_printf(s.as_bytes())),
+            (None, true) => Some(tag_all(cli.replace.as_deref().map(OsStrExt::as_bytes))),
             (None, false) => None,
         };
         let buffer_cap = parse_size(&cli.buffer_size).ok_or_else(|| {
@@ -1390,9 +1391,70 @@ pub fn unescape(s: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The tag string of `--tag`: the replacement string that stands for the whole value (`-I`'s, if
+/// given, else `{}`).
+pub fn tag_all(replace: Option<&[u8]>) -> Vec<u8> {
+    replace.filter(|r| !r.is_empty()).unwrap_or(b"{}").to_vec()
+}
+
+/// GNU parallel's `unquote_printf` for `--tagstring`, pass by pass as it does them: `\t`, `\n`,
+/// `\r`, then `\DDD` and `\D` as a Perl string reads them (octal; `\8`, `\9` are the digit).
+fn unquote_printf(s: &[u8]) -> Vec<u8> {
+    /// One `s/\\(.{width})/.../g`: `f` gives the replacement of what follows a backslash.
+    fn pass(s: &[u8], width: usize, f: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(s.len());
+        let mut i = 0;
+        while i < s.len() {
+            if s[i] == b'\\'
+                && let Some(r) = s.get(i + 1..i + 1 + width).and_then(&f)
+            {
+                out.extend_from_slice(&r);
+                i += 1 + width;
+            } else {
+                out.push(s[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+    // Perl's "\DDD": up to three octal digits, the rest as they are; above 255 a wide character,
+    // which Perl prints as UTF-8.
+    let octal = |d: &[u8]| {
+        if !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = d.iter().take_while(|c| (b'0'..=b'7').contains(c)).count();
+        let v = d[..n].iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
+        let mut out = match char::from_u32(v) {
+            _ if n == 0 => Vec::new(),
+            Some(c) if v > 0xff => c.to_string().into_bytes(),
+            _ => vec![v as u8],
+        };
+        out.extend_from_slice(&d[n..]);
+        Some(out)
+    };
+    let mut s = s.to_vec();
+    for (letter, byte) in [(b't', b'\t'), (b'n', b'\n'), (b'r', b'\r')] {
+        s = pass(&s, 1, |a| (a[0] == letter).then(|| vec![byte]));
+    }
+    let s = pass(&s, 3, octal);
+    pass(&s, 1, octal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tagstring_escapes_as_gnu_unquote_printf() {
+        assert_eq!(
+            unquote_printf(br"\\t|\t|\101|\1|\8|\1234|\x41|\\\\|\n\r"),
+            b"\\\t|\t|A|\x01|8|S4|\\x41|\\\\\\\\|\n\r"
+        );
+        assert_eq!(unquote_printf(b"plain"), b"plain");
+        assert_eq!(unquote_printf(br"\"), br"\");
+        assert_eq!(unquote_printf(br"\777"), "\u{1ff}".as_bytes());
+    }
 
     #[test]
     fn jobs_forms() {

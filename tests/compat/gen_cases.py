@@ -445,6 +445,12 @@ case("q-xargs-word-breaks", ["-j1", "-q", "-k", "--xargs", "printf", "[%s]\\n", 
 case("q-N2-word-per-value", ["-j1", "-q", "-k", "-N2", "printf", "[%s]\\n", "x{}y{1}", ":::", "a", "b c", "d"])
 case("q-colsep-columns", ["-j1", "-q", "-k", "--colsep", ",", "printf", "[%s]\\n", "x{}y", ":::", "a,b c", "d"])
 case("q-dry-run-values", ["-j1", "-q", "--dry-run", "printf", "%s\\n", "{}", "x{}y", ":::", "a", ":::", "b c"])
+case("tagstring-escapes", ["-k", "--tagstring", "a\\tb|\\101|\\1|\\8|\\1234|\\x41|\\\\t", "echo", ":::", "x"])
+case("tagstring-X-per-value", ["-j1", "-X", "--tagstring", "<{}>", "--dry-run", "echo", "x{}y", ":::", "a", "b"])
+case("tagstring-N2-per-value", ["-j1", "-k", "-N2", "--tagstring", "<{}> {1}", "echo", "x{}y", ":::", "a", "b", "c"])
+case("tagstring-m-not-per-value", ["-j1", "-m", "--tagstring", "<{}>", "--dry-run", "echo", "x{}y", ":::", "a", "b"])
+case("tag-ignores-I", ["-k", "--tag", "-I", "XX", "echo", "XX", ":::", "a", "b"])
+case("tagstring-follows-I", ["-k", "--tagstring", "<XX>{}", "-I", "XX", "echo", "XX", ":::", "a"])
 
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
