@@ -78,6 +78,12 @@ fn a_refused_expression_runs_nothing_and_names_the_unsupported_part() {
         ("{= s/a(?=b)/c/ =}", "look-around"),
         ("{= s/a/uc($&)/e =}", "s///e flag"),
         ("{= s/a/b/r =}", "flag `r`"),
+        // Perl: a syntax error; escapes forkpool cannot give are never passed on as letters.
+        ("{= $_ = \"a$\" =}", "`$` at the end of a string"),
+        ("{= s/b/x$/ =}", "`$` at the end of a string"),
+        ("{= $_ = \"\\x{100}\" =}", "above 255"),
+        ("{= tr/\\N{U+41}//d =}", "escape `\\N`"),
+        ("{= s/a/\\Qb/ =}", "escape `\\Q`"),
     ] {
         let out = forkpool()
             .args(["echo", expr, ":::", "ab"])
@@ -137,4 +143,34 @@ fn env_is_accepted_and_jobs_here_inherit_the_environment() {
         .assert()
         .success()
         .stdout("v-1\n");
+}
+
+#[test]
+fn max_chars_counts_every_occurrence_of_a_replacement_string() {
+    // -X/-m fill a job up to -s by the line the command really makes: `{}` twice takes each
+    // value twice (GNU parallel: `echo a b c a b c`, 16 bytes; with d it would be 20).
+    let out = forkpool()
+        .args([
+            "-j1",
+            "-X",
+            "-s",
+            "20",
+            "--dry-run",
+            "echo",
+            "{}",
+            "x{}y",
+            ":::",
+        ])
+        .args(["aa", "b", "ccc", "d", "ee"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "echo aa b xaay xby\necho ccc xcccy\necho d ee xdy xeey\n"
+    );
+    for line in text.lines() {
+        assert!(line.len() < 20, "{line:?} is not shorter than -s 20");
+    }
 }
