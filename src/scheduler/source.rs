@@ -36,7 +36,7 @@ pub struct Batcher {
     spread_max: Option<usize>,
     next_seq: u64,
     /// `--tag`, `--tagstring` with a replacement string the command lacks: values count twice
-    /// towards -s.
+    /// towards -s (quoted, as GNU parallel counts them).
     count_tag: bool,
 }
 
@@ -178,23 +178,27 @@ impl Batcher {
             let one = line_len(std::slice::from_ref(&r));
             // A further record adds what a second copy of it adds: its text (with the word
             // around it under -X) and a separating space, at each `{}` of the command.
+            // (Saturating: under -q no value at all is an empty word, `''`.)
             let mut add = if v.is_empty() {
-                one - base
+                one.saturating_sub(base)
             } else {
                 line_len(&[r.clone(), r.clone()]).saturating_sub(one)
             };
             // As GNU parallel: a tag with a replacement string the command lacks counts each
             // value once more (and, without -X, the space before it).
             if self.count_tag {
-                add += r.iter().map(Vec::len).sum::<usize>()
-                    + usize::from(!v.is_empty() && !template.context_replace());
+                let mut quoted = Vec::new();
+                for value in &r {
+                    crate::template::quote(value, &mut quoted);
+                }
+                add += quoted.len() + usize::from(!v.is_empty() && !template.context_replace());
             }
             // As GNU parallel: the line must stay shorter than -s.
             if len + add >= self.max_chars {
                 if v.is_empty() {
                     if self.check_length {
                         // -s is the user's own limit: as GNU parallel, an error.
-                        return Err(too_long(one, self.max_chars));
+                        return Err(too_long(len + add, self.max_chars));
                     }
                     // Longer than the system allows: this value alone makes a job, which fails
                     // alone at its start, as without -X (issue 19.9).

@@ -451,6 +451,8 @@ case("tagstring-N2-per-value", ["-j1", "-k", "-N2", "--tagstring", "<{}> {1}", "
 case("tagstring-m-not-per-value", ["-j1", "-m", "--tagstring", "<{}>", "--dry-run", "echo", "x{}y", ":::", "a", "b"])
 case("tag-ignores-I", ["-k", "--tag", "-I", "XX", "echo", "XX", ":::", "a", "b"])
 case("tagstring-follows-I", ["-k", "--tagstring", "<XX>{}", "-I", "XX", "echo", "XX", ":::", "a"])
+case("q-xargs-fill", ["-j1", "-q", "--xargs", "--dry-run", "printf", "{.}", ":::", "a", "h", "b c", "gg", "d.e"])
+case("m-s-tag-quoted-values", ["-j1", "-m", "-s", "30", "--tag", "--dry-run", "echo", ":::", "a b", "c'd"] + list("efghijklmnop"))
 
 def main():
     # Remove cases no longer listed; in kept cases remove inputs but keep the
