@@ -16,6 +16,7 @@ mod progress;
 mod remote;
 mod replacements;
 mod results;
+mod results_files;
 mod robust;
 mod signals;
 mod workers;
