@@ -292,7 +292,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         extras.progress = Some(progress);
     }
     exec::group::become_subreaper();
-    let collector = Collector::new(&opts.output, sink);
+    let mut collector = Collector::new(&opts.output, sink);
+    if opts.results.is_some() {
+        collector = collector.keeping_all();
+    }
     let run = Run {
         opts: &opts,
         template: &template,

@@ -104,3 +104,78 @@ fn results_escapes_tab_as_gnu_parallel() {
         ["1/a\\tb/seq: 1", "1/a\\tb/stderr: ", "1/a\\tb/stdout: "]
     );
 }
+
+/// The result files hold the job's whole output also when it is printed as it comes (GNU
+/// parallel's files are the job's output, whatever the output mode).
+#[test]
+fn results_files_are_complete_with_line_buffer_and_ungroup() {
+    for mode in [
+        &["--lb"][..],
+        &["-u"],
+        &["-k", "--lb"],
+        &["--lb", "--buffer-size", "1K"],
+    ] {
+        let dir = TempDir::new("results-live");
+        let res = dir.path().join("r");
+        let out = forkpool()
+            .arg("--results")
+            .arg(&res)
+            .args(mode)
+            .args([
+                "-j3",
+                "echo {}; echo e{} >&2; sleep 0.{}; seq {}000 | tail -1",
+            ])
+            .args([":::", "3", "1", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{mode:?}");
+        let mut printed: Vec<&[u8]> = out.stdout.split(|&b| b == b'\n').collect();
+        printed.sort();
+        assert_eq!(
+            printed,
+            [&b""[..], b"1", b"1000", b"2", b"2000", b"3", b"3000"]
+        );
+        assert_eq!(
+            tree(&res),
+            [
+                "1/1/seq: 2",
+                "1/1/stderr: e1\n",
+                "1/1/stdout: 1\n1000\n",
+                "1/2/seq: 3",
+                "1/2/stderr: e2\n",
+                "1/2/stdout: 2\n2000\n",
+                "1/3/seq: 1",
+                "1/3/stderr: e3\n",
+                "1/3/stdout: 3\n3000\n",
+            ],
+            "{mode:?}"
+        );
+    }
+    // Past --buffer-size the copy spills to disk and comes back whole.
+    let dir = TempDir::new("results-live-spill");
+    let res = dir.path().join("r");
+    for mode in ["--lb", "-u"] {
+        let out = forkpool()
+            .arg("--results")
+            .arg(&res)
+            .args([
+                mode,
+                "--buffer-size",
+                "1K",
+                "-j2",
+                "seq {}",
+                ":::",
+                "30000",
+                "20000",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(out.stdout.len(), 168894 + 108894, "{mode}");
+        let seq = |n: u32| (1..=n).map(|i| format!("{i}\n")).collect::<String>();
+        for n in [30000, 20000] {
+            let got = std::fs::read_to_string(res.join(format!("1/{n}/stdout"))).unwrap();
+            assert!(got == seq(n), "{mode} {n}: {} bytes", got.len());
+        }
+    }
+}

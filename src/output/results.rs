@@ -1,9 +1,9 @@
-//! `--results DIR`: each job's stdout, stderr and sequence number in files laid out as GNU
-//! parallel lays them out: `DIR/<name 1>/<value 1>/<name 2>/<value 2>/{stdout,stderr,seq}`, where
-//! a name is the `--header` name of its input (its position, 1 2 ..., without one) and the levels
-//! are sorted by name as GNU sorts them, argument after argument of a job. A value longer than a file name may be is split into
-//! subdirectories (GNU parallel 20221122 cuts it short, so two long values can share a
-//! directory), and the levels are made one by one, so no path length limit stops the run.
+//! `--results DIR`: each job's stdout, stderr and sequence number in files laid out as GNU parallel
+//! lays them out: `DIR/<name 1>/<value 1>/<name 2>/<value 2>/{stdout,stderr,seq}`, where a name is
+//! the `--header` name of its input (its position, 1 2 ..., without one) and the levels are sorted
+//! by name as GNU sorts them, argument after argument of a job. A value longer than a file name may
+//! be is split into subdirectories (GNU parallel 20221122 cuts it short, so two long values can
+//! share a directory), and the levels are made one by one, so no path length limit stops the run.
 
 use std::ffi::OsStr;
 use std::fs::File;

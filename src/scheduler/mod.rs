@@ -1152,7 +1152,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let piped = job.input.as_ref().is_some_and(|i| i.fifo.is_none());
         let spec = SpawnSpec {
             command,
-            capture: self.opts.output.mode != OutputMode::Ungroup,
+            // `-u --results`: captured to be saved, and printed as it comes.
+            capture: self.opts.output.mode != OutputMode::Ungroup || self.opts.results.is_some(),
             env,
             stdin: if piped { Stdin::Pipe } else { Stdin::Null },
             slot,
@@ -1671,20 +1672,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         if let Some(dir) = &self.opts.results {
-            let saved = self
-                .collector
-                .contents(&run.output.out)
-                .and_then(|out| Ok((out, self.collector.contents(&run.output.err)?)))
-                .and_then(|(out, err)| {
-                    Ok(crate::output::results::save(
-                        dir,
-                        &self.extras.names,
-                        &run.job.records,
-                        run.job.seq,
-                        &out,
-                        &err,
-                    )?)
-                });
+            let saved = self.collector.saved(&run.output).and_then(|(out, err)| {
+                Ok(crate::output::results::save(
+                    dir,
+                    &self.extras.names,
+                    &run.job.records,
+                    run.job.seq,
+                    &out,
+                    &err,
+                )?)
+            });
             self.wrote(saved);
         }
         self.check_halt(&record);
