@@ -10,6 +10,7 @@ mod docs;
 mod faults;
 mod gates;
 mod gnu;
+mod halting;
 mod persistent;
 mod pipe;
 mod progress;

@@ -1726,7 +1726,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         self.halt_status = Some(status::halt_status(
             h,
-            record.exit,
+            record,
             self.summary,
             self.extras.total,
         ));
