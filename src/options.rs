@@ -1255,8 +1255,8 @@ pub fn parse_termseq(text: &str) -> Result<Ladder> {
     Ok(Ladder(steps))
 }
 
-/// `--halt now,fail=1`, `soon,success=30%`, `never`, `now`, `soon`, or a bare 0/1/2 (GNU's
-/// old form). None means never.
+/// `--halt now,fail=1`, `soon,success=30%`, `never`, or a bare 0/1/2 (GNU's old form). None
+/// means never. A bare `now` or `soon` is an error, as in GNU parallel.
 pub fn parse_halt(text: &str) -> Result<Option<Halt>> {
     let bad = || {
         Error::new(format!("--halt {text:?} is not a halt condition"))
@@ -1273,9 +1273,18 @@ pub fn parse_halt(text: &str) -> Result<Option<Halt>> {
     };
     match t {
         "never" | "0" => return Ok(None),
-        "soon" | "1" => return simple(HaltWhen::Soon),
-        "now" | "2" => return simple(HaltWhen::Now),
+        "1" => return simple(HaltWhen::Soon),
+        "2" => return simple(HaltWhen::Now),
         _ => {}
+    }
+    if let Some(when) = ["now", "soon"].into_iter().find(|w| {
+        t.strip_prefix(w)
+            .is_some_and(|rest| rest.is_empty() || rest == ",")
+    }) {
+        return Err(Error::new(format!(
+            "--halt {when} must be followed by ,fail=N, ,success=N or ,done=N"
+        ))
+        .with_hint(format!("e.g. --halt {when},fail=1")));
     }
     let (when, cond) = t.split_once(',').ok_or_else(bad)?;
     let when = match when {
@@ -1437,6 +1446,9 @@ mod tests {
         assert!(parse_halt("never").unwrap().is_none());
         assert!(parse_halt("later,fail=1").is_err());
         assert!(parse_halt("now,fail=0").is_err());
+        for bare in ["now", "soon", "now,"] {
+            assert!(parse_halt(bare).is_err(), "{bare}");
+        }
     }
 
     #[test]

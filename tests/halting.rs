@@ -55,3 +55,29 @@ fn halt_on_a_timed_out_job_exits_255() {
         assert_eq!(status(&args), Some(255), "{halt}");
     }
 }
+
+/// A bare `--halt now` or `--halt soon` is an error in GNU parallel ("must be followed by
+/// ,success or ,fail"): a one-line error with a hint, exit 255, no job run.
+#[test]
+fn bare_halt_now_or_soon_is_an_error() {
+    for when in ["now", "soon"] {
+        let out = forkpool()
+            .args(["--halt", when, "echo", ":::", "ran"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255), "{when}");
+        assert!(out.stdout.is_empty(), "{when}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "forkpool: error: --halt {when} must be followed by ,fail=N, ,success=N or \
+                 ,done=N\nforkpool: hint: e.g. --halt {when},fail=1\n"
+            )
+        );
+    }
+    // GNU's old numeric forms still work.
+    assert_eq!(
+        status(&["-j1", "--halt", "2", "exit {}", ":::", "3", "4"]),
+        Some(3)
+    );
+}
