@@ -296,6 +296,13 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     if opts.results.is_some() {
         collector = collector.keeping_all();
     }
+    if extras
+        .joblog
+        .as_ref()
+        .is_some_and(report::joblog::Joblog::to_stdout)
+    {
+        collector = collector.logging_to_stdout();
+    }
     let run = Run {
         opts: &opts,
         template: &template,

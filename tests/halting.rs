@@ -1,7 +1,7 @@
 //! `--halt`, `--retries`, `--retry-failed` and the joblog at a halt, each checked against what
 //! GNU parallel 20221122 does.
 
-use crate::support::forkpool;
+use crate::support::{TempDir, forkpool};
 
 fn status(args: &[&str]) -> Option<i32> {
     forkpool().args(args).output().unwrap().status.code()
@@ -80,4 +80,96 @@ fn bare_halt_now_or_soon_is_an_error() {
         status(&["-j1", "--halt", "2", "exit {}", ":::", "3", "4"]),
         Some(3)
     );
+}
+
+fn with_joblog(log: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = forkpool();
+    cmd.arg("--joblog").arg(log);
+    cmd
+}
+
+fn joblog_seqs(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+/// Jobs that `--halt now` kills are not logged (as in GNU parallel), so `--resume` runs them.
+#[test]
+fn jobs_killed_by_halt_now_are_not_logged_and_resume_runs_them() {
+    let dir = TempDir::new("halt-joblog");
+    let log = dir.path().join("jl");
+    with_joblog(&log)
+        .args([
+            "-j2",
+            "--halt",
+            "now,fail=1",
+            "sleep {}; exit 1",
+            ":::",
+            "30",
+            "0.2",
+        ])
+        .assert()
+        .code(1)
+        .stdout("");
+    assert_eq!(joblog_seqs(&log), ["2"]);
+    // `--halt soon` lets the running job end: it is logged.
+    let soon = dir.path().join("soon");
+    with_joblog(&soon)
+        .args([
+            "-j2",
+            "--halt",
+            "soon,fail=1",
+            "sleep {}; exit 1",
+            ":::",
+            "0.5",
+            "0.1",
+        ])
+        .assert()
+        .code(1);
+    let mut seqs = joblog_seqs(&soon);
+    seqs.sort();
+    assert_eq!(seqs, ["1", "2"]);
+    with_joblog(&log)
+        .args(["--resume", "-j2", "echo {}", ":::", "30", "0.2"])
+        .assert()
+        .success()
+        .stdout("30\n");
+    assert_eq!(joblog_seqs(&log), ["2", "1"]);
+}
+
+/// With -k a job is logged when its output goes out, so in input order; with `--joblog -` its
+/// line comes right after its output (as GNU parallel).
+#[test]
+fn keep_order_logs_jobs_in_input_order_after_their_output() {
+    let dir = TempDir::new("keep-joblog");
+    let log = dir.path().join("jl");
+    with_joblog(&log)
+        .args(["-k", "-j3", "sleep {}; echo {}", ":::", "1", "0.1", "0.5"])
+        .assert()
+        .success()
+        .stdout("1\n0.1\n0.5\n");
+    assert_eq!(joblog_seqs(&log), ["1", "2", "3"]);
+    for keep in [true, false] {
+        let out = forkpool()
+            .args(["--joblog", "-", "-j2"])
+            .args(keep.then_some("-k"))
+            .args(["sleep {}; echo out{}", ":::", "1", "0.1"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let lines: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect();
+        let want = if keep {
+            ["Seq", "out1", "1", "out0.1", "2"]
+        } else {
+            ["Seq", "out0.1", "2", "out1", "1"]
+        };
+        assert_eq!(lines, want, "-k {keep}");
+    }
 }

@@ -52,6 +52,10 @@ pub struct Finished {
     pub output: JobOutput,
     /// `--json`: what the JSON line says besides the output.
     pub record: Option<crate::job::JobRecord>,
+    /// `--joblog`: the job's line, which goes out when the job's output has (so with -k in
+    /// input order): to stdout right after it (`--joblog -`), else back to the caller
+    /// (`take_logged`), as GNU parallel logs.
+    pub log: Option<Vec<u8>>,
 }
 
 /// Why output could not be written.
@@ -91,6 +95,10 @@ pub struct Collector {
     waiting: BTreeMap<u64, Option<Finished>>,
     /// `--results`: each job's whole output must be at hand when it ends, whatever went out.
     keep_all: bool,
+    /// `--joblog -`: joblog lines go to stdout after their job's output.
+    log_to_stdout: bool,
+    /// Joblog lines of the jobs printed, for the joblog file.
+    logged: Vec<Vec<u8>>,
 }
 
 impl Collector {
@@ -105,7 +113,20 @@ impl Collector {
             next_seq: 1,
             waiting: BTreeMap::new(),
             keep_all: false,
+            log_to_stdout: false,
+            logged: Vec::new(),
         }
+    }
+
+    /// `--joblog -`: each job's joblog line goes to stdout, after its output.
+    pub fn logging_to_stdout(mut self) -> Collector {
+        self.log_to_stdout = true;
+        self
+    }
+
+    /// The joblog lines of the jobs printed since the last call, in the order printed.
+    pub fn take_logged(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.logged)
     }
 
     /// `--results`: keep each job's whole output until it ends (see `saved`), also when it is
@@ -303,6 +324,19 @@ impl Collector {
         if let Some(copy) = f.output.copy.take() {
             self.release(*copy);
         }
+        let log = f.log.take();
+        self.print_output(f)?;
+        match log {
+            Some(line) if self.log_to_stdout => self.raw(&line),
+            Some(line) => {
+                self.logged.push(line);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn print_output(&mut self, f: Finished) -> Result<(), WriteError> {
         if let Some(record) = &f.record {
             let (spill, sink) = (&self.spill, &mut self.sink);
             let mut out = Held(spill, &f.output.out);

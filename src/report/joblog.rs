@@ -1,5 +1,6 @@
-//! `--joblog`: GNU parallel's joblog, one tab-separated line per finished job, flushed as each job
-//! ends so that killing forkpool loses no finished job; and reading one back for `--resume`.
+//! `--joblog`: GNU parallel's joblog, one tab-separated line per finished job, flushed as each
+//! job's output goes out (with -k in input order, as GNU parallel), so that killing forkpool loses
+//! no printed job; and reading one back for `--resume`.
 //! As in GNU parallel, a newline in a command is logged as a NUL byte (no command can hold a
 //! NUL), so every job stays one line and its command reads back byte for byte. A last line that
 //! was cut short (a full disk, a power cut) is ignored with a warning, so its job runs again, and
@@ -83,22 +84,19 @@ impl Joblog {
         self.out.is_none()
     }
 
-    /// Write `r`'s line to the joblog file, or return it for stdout.
-    pub fn write(&mut self, r: &JobRecord) -> Result<Option<Vec<u8>>> {
-        let line = line(r);
+    /// Write a job's line (`line`) to the joblog file; with `--joblog -` the output stage
+    /// writes it instead, after the job's output.
+    pub fn write(&mut self, line: &[u8]) -> Result<()> {
         let Some(out) = self.out.as_mut() else {
-            return Ok(Some(line));
+            return Ok(());
         };
-        out.write_all(&line)
-            .and_then(|()| out.flush())
-            .map_err(|e| {
-                Error::new(format!(
-                    "cannot write the joblog {}: {}",
-                    self.path.display(),
-                    io_reason(&e)
-                ))
-            })?;
-        Ok(None)
+        out.write_all(line).and_then(|()| out.flush()).map_err(|e| {
+            Error::new(format!(
+                "cannot write the joblog {}: {}",
+                self.path.display(),
+                io_reason(&e)
+            ))
+        })
     }
 }
 

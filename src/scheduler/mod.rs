@@ -413,6 +413,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn finish(&mut self) -> Result<()> {
         let r = self.collector.finish_all();
         self.wrote(r);
+        self.write_logged();
         // Let stdout's reader take the rest; an interrupt while it is slow ends forkpool.
         let mut ready = Vec::new();
         while !self.collector.written()
@@ -533,6 +534,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     self.skipped += 1;
                     let r = self.collector.skip(seq);
                     self.wrote(r);
+                    self.write_logged();
                 }
                 Ok(Pull::Later) => return None,
                 Ok(Pull::End) => {
@@ -1654,23 +1656,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(p) = self.extras.progress.as_mut() {
             p.finished(record.failed(), run.job.bytes);
         }
-        // A job killed by an interrupt is not logged, so --resume runs it again (as GNU).
-        let interrupted = matches!(self.stop, Some(Stop::Signal(_))) && stopped;
-        if let Some(log) = self
+        // A job killed by an interrupt or by `--halt now` is not logged, so --resume runs it
+        // again (as GNU). The line is written when the job's output goes out.
+        let interrupted =
+            matches!(self.stop, Some(Stop::Signal(_) | Stop::Halt(HaltWhen::Now))) && stopped;
+        let log = self
             .extras
             .joblog
-            .as_mut()
+            .as_ref()
             .filter(|_| !interrupted || !record.failed())
-        {
-            match log.write(&record) {
-                Ok(Some(line)) => {
-                    let r = self.collector.raw(&line);
-                    self.wrote(r);
-                }
-                Ok(None) => {}
-                Err(e) => self.fail(e),
-            }
-        }
+            .map(|_| crate::report::joblog::line(&record));
         if let Some(dir) = &self.opts.results {
             let saved = self.collector.saved(&run.output).and_then(|(out, err)| {
                 Ok(crate::output::results::save(
@@ -1693,8 +1688,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             tag: run.tag,
             output: run.output,
             record,
+            log,
         });
         self.wrote(r);
+        self.write_logged();
+    }
+
+    /// Write the joblog lines of the jobs whose output went out.
+    fn write_logged(&mut self) {
+        for line in self.collector.take_logged() {
+            let Some(log) = self.extras.joblog.as_mut() else {
+                return;
+            };
+            if let Err(e) = log.write(&line) {
+                return self.fail(e);
+            }
+        }
     }
 
     /// `--timeout N%`: the median changed, so every running job's deadline moves with it.
