@@ -45,7 +45,7 @@ set edit:completion:arg-completer[forkpool] = {|@words|
             cand --delay 'Wait DURATION between job starts (30, 30s, 2m, 1h30m, 0.5)'
             cand --timeout 'Stop a job that runs longer than DURATION (30, 30s, 2m, 1h30m; 0: no limit), or longer than N% of the median runtime of the jobs finished so far. Its whole process group gets --termseq; the job counts as failed (joblog Exitval -1), even if it then exits 0'
             cand --termseq 'How to stop a job: signal names and waits in ms, tried in turn while any process of the job is alive'
-            cand --retries 'Run a failed job up to N times in all; only the last attempt''s output is printed'
+            cand --retries 'Run a failed job up to N times in all (0: until it succeeds, as GNU parallel); only the last attempt''s output is printed'
             cand --halt 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 or done=1 the exit status is the halting job''s. Also: never, and GNU''s old 0 (never), 1 (soon,fail=1), 2 (now,fail=1)'
             cand --halt-on-error 'Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let them finish) and WHY fail, success or done. With fail=1 or done=1 the exit status is the halting job''s. Also: never, and GNU''s old 0 (never), 1 (soon,fail=1), 2 (now,fail=1)'
             cand --load 'Start no job while the machine''s load is MAX or more: N, or N% of the CPUs (as -j). The load is the number of tasks running or waiting for a CPU or the disk right now (state R or D in /proc, threads counted, kernel threads and forkpool itself not), as GNU parallel counts it; forkpool''s own jobs count too. Not the 1-minute load average'

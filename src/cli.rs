@@ -238,7 +238,8 @@ pub struct Cli {
     #[arg(long = "termseq", value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", help_heading = SCHEDULING)]
     pub termseq: String,
 
-    /// Run a failed job up to N times in all; only the last attempt's output is printed.
+    /// Run a failed job up to N times in all (0: until it succeeds, as GNU parallel); only the
+    /// last attempt's output is printed.
     #[arg(long = "retries", value_name = "N", help_heading = SCHEDULING)]
     pub retries: Option<u32>,
 

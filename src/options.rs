@@ -120,7 +120,7 @@ pub struct Options {
     pub delay: Option<Duration>,
     pub timeout: Option<Timeout>,
     pub ladder: Ladder,
-    /// Attempts per job (at least 1).
+    /// Attempts per job (at least 1; `u32::MAX` for `--retries 0`, no limit).
     pub retries: u32,
     pub halt: Option<Halt>,
     pub json: bool,
@@ -462,11 +462,6 @@ impl Options {
                     .with_hint("name the joblog of the earlier run with --joblog FILE"),
             );
         }
-        if cli.retries == Some(0) {
-            return Err(
-                Error::new("--retries 0 would run no job").with_hint("give --retries 1 or more")
-            );
-        }
         if cli.worker_max_jobs == Some(0) {
             return Err(Error::new("--worker-max-jobs 0 would run no job")
                 .with_hint("give --worker-max-jobs 1 or more"));
@@ -588,7 +583,11 @@ impl Options {
             delay,
             timeout,
             ladder,
-            retries: cli.retries.unwrap_or(1),
+            // GNU parallel: `--retries 0` is no limit.
+            retries: match cli.retries {
+                Some(0) => u32::MAX,
+                n => n.unwrap_or(1),
+            },
             halt,
             json: cli.json,
             joblog: cli.joblog,

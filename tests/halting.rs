@@ -173,3 +173,20 @@ fn keep_order_logs_jobs_in_input_order_after_their_output() {
         assert_eq!(lines, want, "-k {keep}");
     }
 }
+
+/// `--retries 0` is no limit (GNU parallel's "0 = Inf"): the job runs until it succeeds.
+#[test]
+fn retries_0_retries_until_the_job_succeeds() {
+    let dir = TempDir::new("retries-0");
+    let count = dir.path().join("count");
+    let log = dir.path().join("jl");
+    with_joblog(&log)
+        .args(["--retries", "0", "echo x >> {}; test $(wc -l < {}) -ge 5"])
+        .arg(":::")
+        .arg(&count)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&count).unwrap(), "x\n".repeat(5));
+    assert_eq!(joblog_seqs(&log), ["1"]);
+}
