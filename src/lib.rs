@@ -226,6 +226,11 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         _ => Default::default(),
     };
     let (logged, logged_whole) = (earlier.jobs, earlier.whole);
+    // `--retry-failed` with no joblog yet: nothing ran before, so the inputs run (as GNU).
+    let resume = match opts.resume {
+        options::Resume::RetryFailed if !earlier.found => options::Resume::Failed,
+        r => r,
+    };
     let mut _scratch = None;
     // Pipe mode on a file: the input's size, which --bar then counts in.
     let mut bytes = None;
@@ -239,12 +244,12 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         let inner = piped.source;
         _scratch = piped.scratch;
         bytes = piped.size;
-        if opts.resume == options::Resume::No {
+        if resume == options::Resume::No {
             inner
         } else {
-            Box::new(Resumed::new(inner, logged, opts.resume))
+            Box::new(Resumed::new(inner, logged, resume))
         }
-    } else if opts.resume == options::Resume::RetryFailed {
+    } else if resume == options::Resume::RetryFailed {
         let replay = Replay::new(logged);
         total = Some(replay.jobs());
         Box::new(replay)
@@ -254,10 +259,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         } else {
             Box::new(Inline::new(batcher, &template))
         };
-        if opts.resume == options::Resume::No {
+        if resume == options::Resume::No {
             inner
         } else {
-            Box::new(Resumed::new(inner, logged, opts.resume))
+            Box::new(Resumed::new(inner, logged, resume))
         }
     };
     let mut extras = scheduler::Extras::default();

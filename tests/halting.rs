@@ -190,3 +190,30 @@ fn retries_0_retries_until_the_job_succeeds() {
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "x\n".repeat(5));
     assert_eq!(joblog_seqs(&log), ["1"]);
 }
+
+/// `--retry-failed` before any joblog exists runs the inputs and logs them, as GNU parallel;
+/// the next `--retry-failed` then replays only the failed commands.
+#[test]
+fn retry_failed_without_a_joblog_runs_the_inputs() {
+    let dir = TempDir::new("retry-failed-new");
+    let log = dir.path().join("jl");
+    with_joblog(&log)
+        .args([
+            "-k",
+            "--retry-failed",
+            "echo {}; test {} = ok",
+            ":::",
+            "ok",
+            "bad",
+        ])
+        .assert()
+        .code(1)
+        .stdout("ok\nbad\n");
+    assert_eq!(joblog_seqs(&log), ["1", "2"]);
+    with_joblog(&log)
+        .args(["--retry-failed", "echo ignored", ":::", "x"])
+        .assert()
+        .code(1)
+        .stdout("bad\n");
+    assert_eq!(joblog_seqs(&log), ["1", "2", "2"]);
+}

@@ -24,6 +24,8 @@ pub struct Earlier {
     pub jobs: HashMap<u64, Logged>,
     /// The length of its whole lines: where a cut-short last line starts, or the file's length.
     pub whole: u64,
+    /// Whether the file was there (`--retry-failed` without one runs the inputs, as GNU).
+    pub found: bool,
 }
 
 /// A job as an earlier run logged it.
@@ -150,6 +152,7 @@ pub fn read(path: &Path) -> Result<Earlier> {
         Error::new(format!("{} is not a joblog (line {n})", path.display()))
             .with_hint("give --joblog the file an earlier run wrote with --joblog")
     };
+    earlier.found = true;
     let mut reader = BufReader::new(f);
     let mut line = Vec::new();
     // A line with too few columns: an error, unless it is the last.
