@@ -82,6 +82,13 @@ fn bare_halt_now_or_soon_is_an_error() {
     );
 }
 
+/// A fresh directory and the path of a joblog in it.
+fn joblog_in(name: &str) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new(name);
+    let log = dir.path().join("jl");
+    (dir, log)
+}
+
 fn with_joblog(log: &std::path::Path) -> assert_cmd::Command {
     let mut cmd = forkpool();
     cmd.arg("--joblog").arg(log);
@@ -99,8 +106,7 @@ fn joblog_seqs(path: &std::path::Path) -> Vec<String> {
 /// Jobs that `--halt now` kills are not logged (as in GNU parallel), so `--resume` runs them.
 #[test]
 fn jobs_killed_by_halt_now_are_not_logged_and_resume_runs_them() {
-    let dir = TempDir::new("halt-joblog");
-    let log = dir.path().join("jl");
+    let (dir, log) = joblog_in("halt-joblog");
     with_joblog(&log)
         .args([
             "-j2",
@@ -144,8 +150,7 @@ fn jobs_killed_by_halt_now_are_not_logged_and_resume_runs_them() {
 /// line comes right after its output (as GNU parallel).
 #[test]
 fn keep_order_logs_jobs_in_input_order_after_their_output() {
-    let dir = TempDir::new("keep-joblog");
-    let log = dir.path().join("jl");
+    let (_dir, log) = joblog_in("keep-joblog");
     with_joblog(&log)
         .args(["-k", "-j3", "sleep {}; echo {}", ":::", "1", "0.1", "0.5"])
         .assert()
@@ -195,8 +200,7 @@ fn retries_0_retries_until_the_job_succeeds() {
 /// the next `--retry-failed` then replays only the failed commands.
 #[test]
 fn retry_failed_without_a_joblog_runs_the_inputs() {
-    let dir = TempDir::new("retry-failed-new");
-    let log = dir.path().join("jl");
+    let (_dir, log) = joblog_in("retry-failed-new");
     with_joblog(&log)
         .args([
             "-k",
