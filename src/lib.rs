@@ -292,7 +292,14 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         Some(size) => report::progress::Progress::in_bytes(opts.progress, size),
         None => report::progress::Progress::new(opts.progress, total),
     };
-    let sink = Sink::stdio(opts.output.buffer_cap).with_progress(diag::screen());
+    // `-u`: jobs write to stdout themselves, so what forkpool writes there (`-v`) must be out
+    // before a job starts, not queued for a writer thread.
+    let sink = if opts.output.mode == options::OutputMode::Ungroup && opts.results.is_none() {
+        Sink::to_fds(1, 2)
+    } else {
+        Sink::stdio(opts.output.buffer_cap)
+    };
+    let sink = sink.with_progress(diag::screen());
     if opts.progress != options::Progress::Off {
         extras.progress = Some(progress);
     }

@@ -221,3 +221,32 @@ fn retry_failed_without_a_joblog_runs_the_inputs() {
         .stdout("bad\n");
     assert_eq!(joblog_seqs(&log), ["1", "2", "2"]);
 }
+
+/// `-u -v`: each command line is out before its job starts (the job writes to the same stdout
+/// itself), and `--tag` tags neither, as in GNU parallel.
+#[test]
+fn ungroup_verbose_prints_each_command_before_its_output_untagged() {
+    forkpool()
+        .args(["-u", "-v", "--tag", "-j1", "echo", ":::", "a", "b"])
+        .assert()
+        .success()
+        .stdout("echo a\na\necho b\nb\n");
+    let values: Vec<String> = (0..12).map(|i| format!("v{i}")).collect();
+    for _ in 0..5 {
+        let out = forkpool()
+            .args(["-u", "-v", "-j6", "echo"])
+            .arg(":::")
+            .args(&values)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 24, "{text}");
+        for v in &values {
+            let command = lines.iter().position(|l| *l == format!("echo {v}"));
+            let output = lines.iter().position(|l| l == v);
+            assert!(command.is_some() && command < output, "{v}: {text}");
+        }
+    }
+}

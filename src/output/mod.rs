@@ -232,6 +232,8 @@ impl Collector {
             OutputMode::Ungroup => true,
             OutputMode::LineBuffer => self.live(seq),
         };
+        // Under -u the job's own lines are not tagged, and neither is its command (as GNU).
+        let tag = tag.filter(|_| self.mode != OutputMode::Ungroup);
         match header.take_if(|_| now) {
             Some(h) => self.sink.write(Stream::Out, &h, tag).map_err(from_io),
             None => Ok(()),

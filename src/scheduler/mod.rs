@@ -1169,10 +1169,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     .collect(),
             },
         };
-        let header = line
+        let mut header = line
             .as_ref()
             .filter(|_| self.opts.output.print_command)
             .map(|l| [l.as_slice(), b"\n"].concat());
+        if self.opts.output.mode == OutputMode::Ungroup {
+            // `-u -v`: the command line is out before the job can write to the same stdout.
+            let r = self
+                .collector
+                .started(job.seq, &mut header, tag.as_deref())
+                .and_then(|()| self.collector.flush());
+            self.wrote(r);
+        }
         if let Some(l) = line.as_ref().filter(|_| self.opts.verbose) {
             let l = [l.as_slice(), b"\n"].concat();
             if self.collector.note(&l).is_err() {
