@@ -47,9 +47,10 @@ no value is quoted, as in GNU parallel.
 
 EXIT STATUS:
   0        every job succeeded
-  1-100    that many jobs failed; with --halt fail=N%, the percentage of jobs that failed
+  1-100    that many jobs failed; with --halt ...=N%, the percentage of jobs that failed
   101      more than 100 jobs failed
-  (status) --halt now,fail=1 or soon,fail=1: the failing job's exit status
+  (status) --halt now,fail=1 or done=1 (or N% that is one job): the halting job's exit status
+           (255 if it timed out)
   255      forkpool's own error (bad option, unreadable input file)
   128+N    forkpool was stopped by signal N (130 for Ctrl-C, 143 for SIGTERM)
 
@@ -242,13 +243,14 @@ pub struct Cli {
     #[arg(long = "termseq", value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", help_heading = SCHEDULING)]
     pub termseq: String,
 
-    /// Run a failed job up to N times in all; only the last attempt's output is printed.
+    /// Run a failed job up to N times in all (0: until it succeeds, as GNU parallel); only the
+    /// last attempt's output is printed.
     #[arg(long = "retries", value_name = "N", help_heading = SCHEDULING)]
     pub retries: Option<u32>,
 
     /// Stop early: WHEN,WHY=N or WHEN,WHY=N%, with WHEN now (stop running jobs) or soon (let
-    /// them finish) and WHY fail, success or done. With fail=1 the exit status is the failing
-    /// job's. Also: never, soon, now (= now,fail=1).
+    /// them finish) and WHY fail, success or done. With fail=1 or done=1 the exit status is the
+    /// halting job's. Also: never, and GNU's old 0 (never), 1 (soon,fail=1), 2 (now,fail=1).
     #[arg(long = "halt", visible_alias = "halt-on-error", value_name = "WHEN,WHY=N", help_heading = SCHEDULING)]
     pub halt: Option<String>,
 

@@ -239,6 +239,11 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         _ => Default::default(),
     };
     let (logged, logged_whole) = (earlier.jobs, earlier.whole);
+    // `--retry-failed` with no joblog yet: nothing ran before, so the inputs run (as GNU).
+    let resume = match opts.resume {
+        options::Resume::RetryFailed if !earlier.found => options::Resume::Failed,
+        r => r,
+    };
     let mut _scratch = None;
     // Pipe mode on a file: the input's size, which --bar then counts in.
     let mut bytes = None;
@@ -252,12 +257,12 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         let inner = piped.source;
         _scratch = piped.scratch;
         bytes = piped.size;
-        if opts.resume == options::Resume::No {
+        if resume == options::Resume::No {
             inner
         } else {
-            Box::new(Resumed::new(inner, logged, opts.resume))
+            Box::new(Resumed::new(inner, logged, resume))
         }
-    } else if opts.resume == options::Resume::RetryFailed {
+    } else if resume == options::Resume::RetryFailed {
         let replay = Replay::new(logged);
         total = Some(replay.jobs());
         Box::new(replay)
@@ -267,10 +272,10 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         } else {
             Box::new(Inline::new(batcher, &template))
         };
-        if opts.resume == options::Resume::No {
+        if resume == options::Resume::No {
             inner
         } else {
-            Box::new(Resumed::new(inner, logged, opts.resume))
+            Box::new(Resumed::new(inner, logged, resume))
         }
     };
     let mut extras = scheduler::Extras::default();
@@ -301,12 +306,29 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
         Some(size) => report::progress::Progress::in_bytes(opts.progress, size),
         None => report::progress::Progress::new(opts.progress, total),
     };
-    let sink = Sink::stdio(opts.output.buffer_cap).with_progress(diag::screen());
+    // `-u`: jobs write to stdout themselves, so what forkpool writes there (`-v`) must be out
+    // before a job starts, not queued for a writer thread.
+    let sink = if opts.output.mode == options::OutputMode::Ungroup && opts.results.is_none() {
+        Sink::to_fds(1, 2)
+    } else {
+        Sink::stdio(opts.output.buffer_cap)
+    };
+    let sink = sink.with_progress(diag::screen());
     if opts.progress != options::Progress::Off {
         extras.progress = Some(progress);
     }
     exec::group::become_subreaper();
-    let collector = Collector::new(&opts.output, sink);
+    let mut collector = Collector::new(&opts.output, sink);
+    if opts.results.is_some() {
+        collector = collector.keeping_all();
+    }
+    if extras
+        .joblog
+        .as_ref()
+        .is_some_and(report::joblog::Joblog::to_stdout)
+    {
+        collector = collector.logging_to_stdout();
+    }
     let run = Run {
         opts: &opts,
         template: &template,

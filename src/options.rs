@@ -120,7 +120,7 @@ pub struct Options {
     pub delay: Option<Duration>,
     pub timeout: Option<Timeout>,
     pub ladder: Ladder,
-    /// Attempts per job (at least 1).
+    /// Attempts per job (at least 1; `u32::MAX` for `--retries 0`, no limit).
     pub retries: u32,
     pub halt: Option<Halt>,
     pub json: bool,
@@ -466,11 +466,6 @@ impl Options {
                     .with_hint("name the joblog of the earlier run with --joblog FILE"),
             );
         }
-        if cli.retries == Some(0) {
-            return Err(
-                Error::new("--retries 0 would run no job").with_hint("give --retries 1 or more")
-            );
-        }
         if cli.worker_max_jobs == Some(0) {
             return Err(Error::new("--worker-max-jobs 0 would run no job")
                 .with_hint("give --worker-max-jobs 1 or more"));
@@ -595,7 +590,11 @@ impl Options {
             delay,
             timeout,
             ladder,
-            retries: cli.retries.unwrap_or(1),
+            // GNU parallel: `--retries 0` is no limit.
+            retries: match cli.retries {
+                Some(0) => u32::MAX,
+                n => n.unwrap_or(1),
+            },
             halt,
             json: cli.json,
             joblog: cli.joblog,
@@ -1265,8 +1264,8 @@ pub fn parse_termseq(text: &str) -> Result<Ladder> {
     Ok(Ladder(steps))
 }
 
-/// `--halt now,fail=1`, `soon,success=30%`, `never`, `now`, `soon`, or a bare 0/1/2 (GNU's
-/// old form). None means never.
+/// `--halt now,fail=1`, `soon,success=30%`, `never`, or a bare 0/1/2 (GNU's old form). None
+/// means never. A bare `now` or `soon` is an error, as in GNU parallel.
 pub fn parse_halt(text: &str) -> Result<Option<Halt>> {
     let bad = || {
         Error::new(format!("--halt {text:?} is not a halt condition"))
@@ -1283,9 +1282,18 @@ pub fn parse_halt(text: &str) -> Result<Option<Halt>> {
     };
     match t {
         "never" | "0" => return Ok(None),
-        "soon" | "1" => return simple(HaltWhen::Soon),
-        "now" | "2" => return simple(HaltWhen::Now),
+        "1" => return simple(HaltWhen::Soon),
+        "2" => return simple(HaltWhen::Now),
         _ => {}
+    }
+    if let Some(when) = ["now", "soon"].into_iter().find(|w| {
+        t.strip_prefix(w)
+            .is_some_and(|rest| rest.is_empty() || rest == ",")
+    }) {
+        return Err(Error::new(format!(
+            "--halt {when} must be followed by ,fail=N, ,success=N or ,done=N"
+        ))
+        .with_hint(format!("e.g. --halt {when},fail=1")));
     }
     let (when, cond) = t.split_once(',').ok_or_else(bad)?;
     let when = match when {
@@ -1508,6 +1516,9 @@ mod tests {
         assert!(parse_halt("never").unwrap().is_none());
         assert!(parse_halt("later,fail=1").is_err());
         assert!(parse_halt("now,fail=0").is_err());
+        for bare in ["now", "soon", "now,"] {
+            assert!(parse_halt(bare).is_err(), "{bare}");
+        }
     }
 
     #[test]

@@ -419,7 +419,6 @@ fn bad_result_options_are_clear_errors() {
         vec!["--halt".into(), "sometimes".into()],
         vec!["--termseq".into(), "FOO,10".into()],
         vec!["--resume".into()],
-        vec!["--retries".into(), "0".into()],
         vec!["--joblog".into(), notlog.clone().into(), "--resume".into()],
     ];
     for args in cases {

@@ -1,7 +1,8 @@
 //! Output collection: each job's stdout and stderr are gathered while it runs and written out by
 //! mode: whole when the job ends (grouped, the default), in input order (`-k`), as whole lines
-//! (`--line-buffer`). Waiting output is kept in memory up to a cap; beyond it, it spills to disk.
-//! This module is the only writer of stdout.
+//! (`--line-buffer`), as they come (`-u` with `--results`, whose files need a copy of what goes
+//! out). Waiting output is kept in memory up to a cap; beyond it, it spills to disk. This module
+//! is the only writer of stdout.
 
 pub mod json;
 pub mod results;
@@ -36,6 +37,9 @@ impl Buf {
 pub struct JobOutput {
     pub out: Buf,
     pub err: Buf,
+    /// `--results` with output that goes out as it comes (`-u`, `--line-buffer`): all of it,
+    /// kept for the result files.
+    pub copy: Option<Box<[Buf; 2]>>,
 }
 
 /// A job that reached the output stage: everything needed to print it.
@@ -48,6 +52,10 @@ pub struct Finished {
     pub output: JobOutput,
     /// `--json`: what the JSON line says besides the output.
     pub record: Option<crate::job::JobRecord>,
+    /// `--joblog`: the job's line, which goes out when the job's output has (so with -k in
+    /// input order): to stdout right after it (`--joblog -`), else back to the caller
+    /// (`take_logged`), as GNU parallel logs.
+    pub log: Option<Vec<u8>>,
 }
 
 /// Why output could not be written.
@@ -85,6 +93,12 @@ pub struct Collector {
     /// `-k`: the next sequence number to print, and the jobs that wait for it.
     next_seq: u64,
     waiting: BTreeMap<u64, Option<Finished>>,
+    /// `--results`: each job's whole output must be at hand when it ends, whatever went out.
+    keep_all: bool,
+    /// `--joblog -`: joblog lines go to stdout after their job's output.
+    log_to_stdout: bool,
+    /// Joblog lines of the jobs printed, for the joblog file.
+    logged: Vec<Vec<u8>>,
 }
 
 impl Collector {
@@ -98,7 +112,28 @@ impl Collector {
             sink,
             next_seq: 1,
             waiting: BTreeMap::new(),
+            keep_all: false,
+            log_to_stdout: false,
+            logged: Vec::new(),
         }
+    }
+
+    /// `--joblog -`: each job's joblog line goes to stdout, after its output.
+    pub fn logging_to_stdout(mut self) -> Collector {
+        self.log_to_stdout = true;
+        self
+    }
+
+    /// The joblog lines of the jobs printed since the last call, in the order printed.
+    pub fn take_logged(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.logged)
+    }
+
+    /// `--results`: keep each job's whole output until it ends (see `saved`), also when it is
+    /// printed as it comes.
+    pub fn keeping_all(mut self) -> Collector {
+        self.keep_all = true;
+        self
     }
 
     /// Whether job `seq` may write its lines as they come (`--line-buffer`, and its turn with -k).
@@ -117,6 +152,20 @@ impl Collector {
         data: &[u8],
         tag: Option<&[u8]>,
     ) -> Result<(), WriteError> {
+        if self.keep_all && self.mode != OutputMode::Group {
+            let copy = output.copy.get_or_insert_default();
+            let buf = &mut copy[stream.index()];
+            buf.mem.extend_from_slice(data);
+            self.mem_used += data.len();
+            if self.mem_used > self.cap {
+                self.spill_to_disk(buf)?;
+            }
+        }
+        if self.mode == OutputMode::Ungroup {
+            // Output that is captured only to be saved (`-u --results`) goes out as it comes,
+            // untagged, as if the job wrote it itself.
+            return self.sink.write(stream, data, None).map_err(from_io);
+        }
         let live = self.live(seq);
         let buf = match stream {
             Stream::Out => &mut output.out,
@@ -156,6 +205,10 @@ impl Collector {
             Stream::Out => &mut output.out,
             Stream::Err => &mut output.err,
         };
+        self.spill_to_disk(buf)
+    }
+
+    fn spill_to_disk(&mut self, buf: &mut Buf) -> Result<(), WriteError> {
         if buf.mem.is_empty() {
             return Ok(());
         }
@@ -179,6 +232,8 @@ impl Collector {
             OutputMode::Ungroup => true,
             OutputMode::LineBuffer => self.live(seq),
         };
+        // Under -u the job's own lines are not tagged, and neither is its command (as GNU).
+        let tag = tag.filter(|_| self.mode != OutputMode::Ungroup);
         match header.take_if(|_| now) {
             Some(h) => self.sink.write(Stream::Out, &h, tag).map_err(from_io),
             None => Ok(()),
@@ -258,7 +313,32 @@ impl Collector {
         Ok(v)
     }
 
-    fn print(&mut self, f: Finished) -> Result<(), WriteError> {
+    /// A job's whole stdout and stderr, for `--results` (kept, not forgotten).
+    pub fn saved(&mut self, output: &JobOutput) -> Result<(Vec<u8>, Vec<u8>), WriteError> {
+        let [out, err] = match output.copy.as_deref() {
+            Some([out, err]) => [out, err],
+            None => [&output.out, &output.err],
+        };
+        Ok((self.contents(out)?, self.contents(err)?))
+    }
+
+    fn print(&mut self, mut f: Finished) -> Result<(), WriteError> {
+        if let Some(copy) = f.output.copy.take() {
+            self.release(*copy);
+        }
+        let log = f.log.take();
+        self.print_output(f)?;
+        match log {
+            Some(line) if self.log_to_stdout => self.raw(&line),
+            Some(line) => {
+                self.logged.push(line);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn print_output(&mut self, f: Finished) -> Result<(), WriteError> {
         if let Some(record) = &f.record {
             let (spill, sink) = (&self.spill, &mut self.sink);
             let mut out = Held(spill, &f.output.out);
@@ -303,7 +383,14 @@ impl Collector {
 
     /// Forget a job's output without printing it (a retried attempt).
     pub fn discard(&mut self, output: JobOutput) {
-        for buf in [output.out, output.err] {
+        self.release([output.out, output.err]);
+        if let Some(copy) = output.copy {
+            self.release(*copy);
+        }
+    }
+
+    fn release(&mut self, bufs: [Buf; 2]) {
+        for buf in bufs {
             for (_, len) in buf.segs {
                 self.spill.release(len);
             }

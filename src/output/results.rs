@@ -1,9 +1,9 @@
-//! `--results DIR`: each job's stdout, stderr and sequence number in files laid out as GNU
-//! parallel lays them out: `DIR/<name 1>/<value 1>/<name 2>/<value 2>/{stdout,stderr,seq}`, where
-//! a name is the `--header` name of its input (its position, 1 2 ..., without one) and the levels
-//! are sorted by name as GNU sorts them. A value longer than a file name may be is split into
-//! subdirectories (GNU parallel 20221122 cuts it short, so two long values can share a
-//! directory), and the levels are made one by one, so no path length limit stops the run.
+//! `--results DIR`: each job's stdout, stderr and sequence number in files laid out as GNU parallel
+//! lays them out: `DIR/<name 1>/<value 1>/<name 2>/<value 2>/{stdout,stderr,seq}`, where a name is
+//! the `--header` name of its input (its position, 1 2 ..., without one) and the levels are sorted
+//! by name as GNU sorts them, argument after argument of a job. A value longer than a file name may
+//! be is split into subdirectories (GNU parallel 20221122 cuts it short, so two long values can
+//! share a directory), and the levels are made one by one, so no path length limit stops the run.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -31,8 +31,10 @@ pub fn save(
     stdout: &[u8],
     stderr: &[u8],
 ) -> Result<()> {
+    // One pair of levels per value: a job of several arguments (`-n2`, `-X`) has a pair for
+    // each, record after record, as GNU parallel has.
     let mut components = Vec::new();
-    if let Some(record) = records.first() {
+    for record in records {
         for (name, value) in levels(names, record) {
             components.extend(escape(&name));
             components.extend(escape(value));
@@ -132,8 +134,10 @@ fn perl_number(s: &[u8]) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A value as path components: `\\` is `\\\\` and `/` is `\\_`, as in GNU parallel; past `NAME_MAX`
-/// bytes it goes on in a subdirectory, each cut at the start of a UTF-8 character.
+/// A value as path components: `\\` is `\\\\`, `/` is `\\_`, a tab `\\t` and a NUL `\\0`, as in GNU
+/// parallel; past `NAME_MAX` bytes it goes on in a subdirectory, each cut at the start of a UTF-8
+/// character. An empty value is no level at all: GNU parallel joins the levels with `/`, and the
+/// empty name between two slashes collapses.
 fn escape(v: &[u8]) -> Vec<Vec<u8>> {
     let mut pieces = Vec::new();
     let mut piece = Vec::with_capacity(v.len().min(NAME_MAX));
@@ -141,6 +145,8 @@ fn escape(v: &[u8]) -> Vec<Vec<u8>> {
         let unit: &[u8] = match b {
             b'\\' => b"\\\\",
             b'/' => b"\\_",
+            b'\t' => b"\\t",
+            0 => b"\\0",
             _ => std::slice::from_ref(&b),
         };
         if piece.len() + unit.len() > NAME_MAX {
@@ -158,7 +164,10 @@ fn escape(v: &[u8]) -> Vec<Vec<u8>> {
         }
         piece.extend_from_slice(unit);
     }
-    if piece.is_empty() || piece == b"." || piece == b".." {
+    if v.is_empty() {
+        return Vec::new();
+    }
+    if piece == b"." || piece == b".." {
         piece.insert(0, b'\\');
     }
     pieces.push(piece);
@@ -198,7 +207,8 @@ mod tests {
     #[test]
     fn escape_splits_long_values_between_characters() {
         assert_eq!(escape(b"a/b\\c"), [b"a\\_b\\\\c".to_vec()]);
-        assert_eq!(escape(b""), [b"\\".to_vec()]);
+        assert_eq!(escape(b"a\tb\0"), [b"a\\tb\\0".to_vec()]);
+        assert!(escape(b"").is_empty());
         assert_eq!(escape(b".."), [b"\\..".to_vec()]);
         let exact = vec![b'x'; NAME_MAX];
         assert_eq!(escape(&exact), std::slice::from_ref(&exact));

@@ -48,7 +48,8 @@ impl Sink {
         sink
     }
 
-    /// Write to `out` and `err`, which must stay open as long as the sink (tests use files).
+    /// Write to `out` and `err` directly, which must stay open as long as the sink (tests use
+    /// files; `-u` uses fds 1 and 2, whose writes must be out before a job starts).
     pub fn to_fds(out: i32, err: i32) -> Sink {
         Sink {
             out: BufWriter::with_capacity(64 * 1024, Out::Direct(Fd(out, None))),

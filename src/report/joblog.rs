@@ -1,5 +1,6 @@
-//! `--joblog`: GNU parallel's joblog, one tab-separated line per finished job, flushed as each job
-//! ends so that killing forkpool loses no finished job; and reading one back for `--resume`.
+//! `--joblog`: GNU parallel's joblog, one tab-separated line per finished job, flushed as each
+//! job's output goes out (with -k in input order, as GNU parallel), so that killing forkpool loses
+//! no printed job; and reading one back for `--resume`.
 //! As in GNU parallel, a newline in a command is logged as a NUL byte (no command can hold a
 //! NUL), so every job stays one line and its command reads back byte for byte. A last line that
 //! was cut short (a full disk, a power cut) is ignored with a warning, so its job runs again, and
@@ -23,6 +24,8 @@ pub struct Earlier {
     pub jobs: HashMap<u64, Logged>,
     /// The length of its whole lines: where a cut-short last line starts, or the file's length.
     pub whole: u64,
+    /// Whether the file was there (`--retry-failed` without one runs the inputs, as GNU).
+    pub found: bool,
 }
 
 /// A job as an earlier run logged it.
@@ -83,22 +86,19 @@ impl Joblog {
         self.out.is_none()
     }
 
-    /// Write `r`'s line to the joblog file, or return it for stdout.
-    pub fn write(&mut self, r: &JobRecord) -> Result<Option<Vec<u8>>> {
-        let line = line(r);
+    /// Write a job's line (`line`) to the joblog file; with `--joblog -` the output stage
+    /// writes it instead, after the job's output.
+    pub fn write(&mut self, line: &[u8]) -> Result<()> {
         let Some(out) = self.out.as_mut() else {
-            return Ok(Some(line));
+            return Ok(());
         };
-        out.write_all(&line)
-            .and_then(|()| out.flush())
-            .map_err(|e| {
-                Error::new(format!(
-                    "cannot write the joblog {}: {}",
-                    self.path.display(),
-                    io_reason(&e)
-                ))
-            })?;
-        Ok(None)
+        out.write_all(line).and_then(|()| out.flush()).map_err(|e| {
+            Error::new(format!(
+                "cannot write the joblog {}: {}",
+                self.path.display(),
+                io_reason(&e)
+            ))
+        })
     }
 }
 
@@ -152,6 +152,7 @@ pub fn read(path: &Path) -> Result<Earlier> {
         Error::new(format!("{} is not a joblog (line {n})", path.display()))
             .with_hint("give --joblog the file an earlier run wrote with --joblog")
     };
+    earlier.found = true;
     let mut reader = BufReader::new(f);
     let mut line = Vec::new();
     // A line with too few columns: an error, unless it is the last.

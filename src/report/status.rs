@@ -1,6 +1,6 @@
 //! The run's exit status and `--halt`, as pure functions of what the finished jobs add up to.
 
-use crate::job::{Exit, JobRecord};
+use crate::job::JobRecord;
 use crate::options::{Halt, HaltWhy, Threshold};
 
 /// What the finished jobs add up to.
@@ -28,12 +28,12 @@ pub fn exit_code_for(failed: u64) -> i32 {
     }
 }
 
-/// The status of a run that was not halted: the failures, or with `--halt fail=N%` the
-/// percentage of the jobs that failed, rounded up. `total` is the number of jobs when it was
-/// counted up front.
+/// The status of a run that was not halted: the failures, or with `--halt ...=N%` (fail,
+/// success or done, as GNU parallel) the percentage of the jobs that failed, rounded up. `total`
+/// is the number of jobs when it was counted up front.
 pub fn failure_status(halt: Option<Halt>, s: Summary, total: Option<u64>) -> i32 {
     match halt {
-        Some(h) if h.why == HaltWhy::Fail && matches!(h.threshold, Threshold::Percent(_)) => {
+        Some(h) if matches!(h.threshold, Threshold::Percent(_)) => {
             let base = total.unwrap_or(s.done).max(1);
             (s.failed * 100).div_ceil(base).min(100) as i32
         }
@@ -60,12 +60,19 @@ pub fn halt_hit(h: Halt, s: Summary, total: Option<u64>, failed: bool) -> bool {
         }
 }
 
-/// The exit status of a halted run: the halting job's own with `fail=1`, 0 for `success`,
-/// else what the failures add up to.
-pub fn halt_status(h: Halt, exit: Exit, s: Summary, total: Option<u64>) -> i32 {
-    match (h.why, h.threshold) {
-        (HaltWhy::Fail, Threshold::Count(1)) => exit.status(),
-        (HaltWhy::Success, _) => 0,
+/// The exit status of a halted run: 0 for `success`; the halting job's own when one job was
+/// the threshold (`fail=1`, `done=1`, or N% of the jobs being exactly one), where a job that
+/// timed out counts as -1, so 255, as in GNU parallel; else what the failures add up to.
+pub fn halt_status(h: Halt, job: &JobRecord, s: Summary, total: Option<u64>) -> i32 {
+    let one_job = match h.threshold {
+        Threshold::Count(n) => n == 1,
+        // GNU parallel's own sum: its count of jobs is total * N / 100.
+        Threshold::Percent(p) => total.is_some_and(|t| t as f64 * (p / 100.0) == 1.0),
+    };
+    match h.why {
+        HaltWhy::Success => 0,
+        _ if one_job && job.timed_out => 255,
+        _ if one_job => job.exit.status(),
         _ => failure_status(Some(h), s, total),
     }
 }
@@ -73,6 +80,7 @@ pub fn halt_status(h: Halt, exit: Exit, s: Summary, total: Option<u64>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::job::Exit;
     use crate::options::HaltWhen;
 
     fn halt(why: HaltWhy, threshold: Threshold) -> Halt {
@@ -85,6 +93,24 @@ mod tests {
 
     fn sum(done: u64, failed: u64) -> Summary {
         Summary { done, failed }
+    }
+
+    fn job(exit: Exit, timed_out: bool) -> JobRecord {
+        JobRecord {
+            seq: 1,
+            slot: 1,
+            host: None,
+            worker: None,
+            args: Vec::new(),
+            command: Vec::new(),
+            exit,
+            timed_out,
+            stopped: false,
+            attempts: 1,
+            start: std::time::SystemTime::UNIX_EPOCH,
+            runtime: std::time::Duration::ZERO,
+            stdout_len: 0,
+        }
     }
 
     #[test]
@@ -110,12 +136,26 @@ mod tests {
         let fail1 = halt(HaltWhy::Fail, Threshold::Count(1));
         assert!(halt_hit(fail1, sum(1, 1), None, true));
         assert!(!halt_hit(fail1, sum(1, 0), None, false));
-        assert_eq!(halt_status(fail1, Exit::Code(7), sum(1, 1), None), 7);
-        assert_eq!(halt_status(fail1, Exit::Signal(9), sum(1, 1), None), 137);
+        assert_eq!(
+            halt_status(fail1, &job(Exit::Code(7), false), sum(1, 1), None),
+            7
+        );
+        assert_eq!(
+            halt_status(fail1, &job(Exit::Signal(9), false), sum(1, 1), None),
+            137
+        );
+        // A job that timed out has GNU parallel's status -1.
+        assert_eq!(
+            halt_status(fail1, &job(Exit::Signal(15), true), sum(1, 1), None),
+            255
+        );
         let ok2 = halt(HaltWhy::Success, Threshold::Count(2));
         assert!(!halt_hit(ok2, sum(2, 1), None, false));
         assert!(halt_hit(ok2, sum(3, 1), None, false));
-        assert_eq!(halt_status(ok2, Exit::Code(0), sum(3, 1), None), 0);
+        assert_eq!(
+            halt_status(ok2, &job(Exit::Code(0), false), sum(3, 1), None),
+            0
+        );
         let half = halt(HaltWhy::Fail, Threshold::Percent(50.0));
         assert!(!halt_hit(half, sum(2, 2), Some(10), true));
         assert!(halt_hit(half, sum(6, 5), Some(10), true));
@@ -124,5 +164,40 @@ mod tests {
         assert!(halt_hit(half, sum(3, 2), None, true));
         let done3 = halt(HaltWhy::Done, Threshold::Count(3));
         assert!(halt_hit(done3, sum(3, 0), None, false));
+    }
+
+    #[test]
+    fn halt_status_is_the_jobs_own_when_one_job_is_the_threshold() {
+        let done1 = halt(HaltWhy::Done, Threshold::Count(1));
+        assert_eq!(
+            halt_status(done1, &job(Exit::Code(6), false), sum(1, 1), None),
+            6
+        );
+        assert_eq!(
+            halt_status(done1, &job(Exit::Code(0), false), sum(1, 0), None),
+            0
+        );
+        let half = halt(HaltWhy::Fail, Threshold::Percent(50.0));
+        assert_eq!(
+            halt_status(half, &job(Exit::Code(7), false), sum(2, 1), Some(2)),
+            7
+        );
+        assert_eq!(
+            halt_status(half, &job(Exit::Code(7), false), sum(2, 1), Some(4)),
+            25
+        );
+        let tenth = halt(HaltWhy::Fail, Threshold::Percent(10.0));
+        assert_eq!(
+            halt_status(tenth, &job(Exit::Code(7), false), sum(2, 1), Some(10)),
+            7
+        );
+        // done=N% and success=N% add up the failures as fail=N% does.
+        let done_half = halt(HaltWhy::Done, Threshold::Percent(50.0));
+        assert_eq!(
+            halt_status(done_half, &job(Exit::Code(0), false), sum(2, 1), Some(4)),
+            25
+        );
+        let ok_half = halt(HaltWhy::Success, Threshold::Percent(50.0));
+        assert_eq!(failure_status(Some(ok_half), sum(4, 3), Some(4)), 75);
     }
 }

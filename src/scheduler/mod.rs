@@ -413,6 +413,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn finish(&mut self) -> Result<()> {
         let r = self.collector.finish_all();
         self.wrote(r);
+        self.write_logged();
         // Let stdout's reader take the rest; an interrupt while it is slow ends forkpool.
         let mut ready = Vec::new();
         while !self.collector.written()
@@ -533,6 +534,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     self.skipped += 1;
                     let r = self.collector.skip(seq);
                     self.wrote(r);
+                    self.write_logged();
                 }
                 Ok(Pull::Later) => return None,
                 Ok(Pull::End) => {
@@ -1152,7 +1154,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let piped = job.input.as_ref().is_some_and(|i| i.fifo.is_none());
         let spec = SpawnSpec {
             command,
-            capture: self.opts.output.mode != OutputMode::Ungroup,
+            // `-u --results`: captured to be saved, and printed as it comes.
+            capture: self.opts.output.mode != OutputMode::Ungroup || self.opts.results.is_some(),
             env,
             stdin: if piped { Stdin::Pipe } else { Stdin::Null },
             slot,
@@ -1166,10 +1169,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     .collect(),
             },
         };
-        let header = line
+        let mut header = line
             .as_ref()
             .filter(|_| self.opts.output.print_command)
             .map(|l| [l.as_slice(), b"\n"].concat());
+        if self.opts.output.mode == OutputMode::Ungroup {
+            // `-u -v`: the command line is out before the job can write to the same stdout.
+            let r = self
+                .collector
+                .started(job.seq, &mut header, tag.as_deref())
+                .and_then(|()| self.collector.flush());
+            self.wrote(r);
+        }
         if let Some(l) = line.as_ref().filter(|_| self.opts.verbose) {
             let l = [l.as_slice(), b"\n"].concat();
             if self.collector.note(&l).is_err() {
@@ -1653,38 +1664,27 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(p) = self.extras.progress.as_mut() {
             p.finished(record.failed(), run.job.bytes);
         }
-        // A job killed by an interrupt is not logged, so --resume runs it again (as GNU).
-        let interrupted = matches!(self.stop, Some(Stop::Signal(_))) && stopped;
-        if let Some(log) = self
+        // A job killed by an interrupt or by `--halt now` is not logged, so --resume runs it
+        // again (as GNU). The line is written when the job's output goes out.
+        let interrupted =
+            matches!(self.stop, Some(Stop::Signal(_) | Stop::Halt(HaltWhen::Now))) && stopped;
+        let log = self
             .extras
             .joblog
-            .as_mut()
+            .as_ref()
             .filter(|_| !interrupted || !record.failed())
-        {
-            match log.write(&record) {
-                Ok(Some(line)) => {
-                    let r = self.collector.raw(&line);
-                    self.wrote(r);
-                }
-                Ok(None) => {}
-                Err(e) => self.fail(e),
-            }
-        }
+            .map(|_| crate::report::joblog::line(&record));
         if let Some(dir) = &self.opts.results {
-            let saved = self
-                .collector
-                .contents(&run.output.out)
-                .and_then(|out| Ok((out, self.collector.contents(&run.output.err)?)))
-                .and_then(|(out, err)| {
-                    Ok(crate::output::results::save(
-                        dir,
-                        &self.extras.names,
-                        &run.job.records,
-                        run.job.seq,
-                        &out,
-                        &err,
-                    )?)
-                });
+            let saved = self.collector.saved(&run.output).and_then(|(out, err)| {
+                Ok(crate::output::results::save(
+                    dir,
+                    &self.extras.names,
+                    &run.job.records,
+                    run.job.seq,
+                    &out,
+                    &err,
+                )?)
+            });
             self.wrote(saved);
         }
         self.check_halt(&record);
@@ -1696,8 +1696,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             tag: run.tag,
             output: run.output,
             record,
+            log,
         });
         self.wrote(r);
+        self.write_logged();
+    }
+
+    /// Write the joblog lines of the jobs whose output went out.
+    fn write_logged(&mut self) {
+        for line in self.collector.take_logged() {
+            let Some(log) = self.extras.joblog.as_mut() else {
+                return;
+            };
+            if let Err(e) = log.write(&line) {
+                return self.fail(e);
+            }
+        }
     }
 
     /// `--timeout N%`: the median changed, so every running job's deadline moves with it.
@@ -1729,7 +1743,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         self.halt_status = Some(status::halt_status(
             h,
-            record.exit,
+            record,
             self.summary,
             self.extras.total,
         ));
