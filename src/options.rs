@@ -688,6 +688,13 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
             "use --pipe --round-robin, or --pipepart --block -N for N blocks per job slot",
         );
     }
+    if cli.round_robin && cli.retries.is_some() {
+        // A round-robin job's blocks are gone once written: nothing could be fed again.
+        return refuse(
+            "--round-robin and --retries (as in GNU parallel)",
+            "drop --retries, or use --pipe without --round-robin",
+        );
+    }
     if cli.round_robin && (cli.cat || cli.fifo) {
         return refuse(
             "--round-robin and --cat or --fifo",
@@ -786,7 +793,7 @@ fn pipe_options(cli: &Cli, specs: &[SourceSpec]) -> Result<Option<PipeOptions>> 
                 Some(n) => Some(Header::Lines(n)),
                 None => {
                     let text = h.to_string_lossy();
-                    Some(Header::Regex(Regex::new(&format!("^(?:{text})")).map_err(|e| {
+                    Some(Header::Regex(Regex::new(&format!("(?-u:^(?:{text}))")).map_err(|e| {
                     Error::new(format!("--header {text:?} is not a number or a valid regular expression: {}", first_line(&e)))
                 })?))
                 }

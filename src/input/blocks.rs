@@ -50,7 +50,8 @@ pub struct Cutting {
 impl Split {
     /// The regular expression for `--regexp` with END and START (either may be empty).
     pub fn regex(end: &str, start: &str) -> Result<Split, regex::Error> {
-        Regex::new(&format!("(?:{end})()(?:{start})")).map(Split::Regex)
+        // Bytes, as Perl matches them: `.` is any byte but a newline, valid UTF-8 or not.
+        Regex::new(&format!("(?-u:(?:{end})()(?:{start}))")).map(Split::Regex)
     }
 
     /// The first cut after `from` (a record is never empty), if `buf` shows one. Unless `eof`,
@@ -200,9 +201,11 @@ impl Header {
     /// The header's length at the front of `buf`, once `buf` holds enough to tell (or `eof`).
     fn len(&self, buf: &[u8], eof: bool) -> Option<usize> {
         match self {
+            // Fewer lines than the header has: no header, and the lines are data (GNU's
+            // header pattern does not match them either).
             Header::Lines(n) => match Split::Lines(*n).next(buf, 0, eof) {
                 Some(end) => Some(end),
-                None if eof => Some(buf.len()),
+                None if eof => Some(0),
                 None => None,
             },
             Header::Regex(re) => match re.find(buf) {
@@ -258,6 +261,11 @@ impl<R: Read> BlockReader<R> {
     /// --block grows only as the input fills it).
     fn first_size(&self) -> usize {
         self.cut.block.clamp(READ_CHUNK, 64 << 20) + READ_CHUNK
+    }
+
+    /// The block size in force (grown past --block after a longer record).
+    pub fn block(&self) -> usize {
+        self.cut.block
     }
 
     /// The `--header` at the front of every block (empty before the first block is read).
@@ -347,14 +355,21 @@ impl<R: Read> BlockReader<R> {
                     if let Some(c) = self.cut.split.last(data, head, limit, self.eof) {
                         break c;
                     }
-                    // A record longer than the block: this block holds it whole.
-                    if let Some(c) = self.cut.split.next(data, head, self.eof) {
-                        self.grew = true;
-                        break c;
-                    }
-                    if self.eof {
+                    if self.eof && self.filled <= limit {
                         break self.filled;
                     }
+                    // A record longer than the block: the block size grows, for the rest of
+                    // the run, until a cut fits (at the end, the rest is one block).
+                    self.grew = true;
+                    let bigger = grown(self.cut.block);
+                    if bigger == self.cut.block {
+                        // At the 2 GiB cap: the record's block holds it whole.
+                        if let Some(c) = self.cut.split.next(data, head, self.eof) {
+                            break c;
+                        }
+                    }
+                    self.cut.block = bigger;
+                    continue;
                 }
             }
             self.fill()?;
@@ -453,6 +468,11 @@ impl Parts {
         self.size
     }
 
+    /// The block size in force (grown past --block after a longer record).
+    pub fn block(&self) -> usize {
+        self.cut.block
+    }
+
     /// The next range, or None at the end of the file.
     pub fn next_range(&mut self) -> io::Result<Option<(u64, u64)>> {
         let from = self.next;
@@ -464,19 +484,20 @@ impl Parts {
             self.next = end;
             return Ok(Some((from, end - from)));
         }
-        let limit = from + self.cut.block as u64;
-        let end = if limit >= self.size {
-            self.size
-        } else if self.forward {
-            self.forward_cut(limit)?.unwrap_or(self.size)
-        } else {
-            match self.last_cut(from, limit)? {
-                Some(c) => c,
-                None => {
-                    self.grew = true;
-                    self.next_cut(from, limit)?.unwrap_or(self.size)
-                }
+        let end = loop {
+            let limit = from + self.cut.block as u64;
+            if limit >= self.size {
+                break self.size;
             }
+            if self.forward {
+                break self.forward_cut(limit)?.unwrap_or(self.size);
+            }
+            if let Some(c) = self.last_cut(from, limit)? {
+                break c;
+            }
+            // As BlockReader: the block size grows for the rest of the run.
+            self.grew = true;
+            self.cut.block = grown(self.cut.block);
         };
         self.next = end;
         Ok(Some((from, end - from)))
@@ -548,34 +569,6 @@ impl Parts {
         }
     }
 
-    /// The first cut after `after` (and after `from`, where the block starts): the end of a
-    /// record longer than the block.
-    fn next_cut(&self, from: u64, after: u64) -> io::Result<Option<u64>> {
-        let (_, overlap) = self.reach();
-        // A separator may begin before `after` and end past it.
-        let mut lo = after.saturating_sub(overlap).max(from);
-        let mut len = WINDOW;
-        while lo < self.size {
-            let buf = read_at(&self.file, lo, len.min(self.size - lo))?;
-            let eof = lo + buf.len() as u64 >= self.size;
-            let mut at = (from.max(lo) - lo) as usize;
-            while let Some(c) = self.cut.split.next(&buf, at, eof) {
-                if lo + c as u64 > after && (c < buf.len() || eof) {
-                    return Ok(Some(lo + c as u64));
-                }
-                at = c;
-            }
-            if eof {
-                return Ok(None);
-            }
-            // Look again from a little before the window's end.
-            let step = buf.len().saturating_sub(overlap as usize + 1).max(1) as u64;
-            lo += step;
-            len *= 2;
-        }
-        Ok(None)
-    }
-
     /// `forward`'s cut: after the first separator that starts at or after `at`; with a regular
     /// expression, the last cut in the first 128 KiB read from `at` that holds one.
     fn forward_cut(&self, at: u64) -> io::Result<Option<u64>> {
@@ -625,6 +618,12 @@ impl Parts {
     pub fn file(&self) -> io::Result<File> {
         self.file.try_clone()
     }
+}
+
+/// `--pipe`'s block size after a record did not fit in `block`: GNU parallel's
+/// `ceil(block * 1.3 + 1)` (in floating point, as Perl computes it), at most 2 GiB - 1.
+pub fn grown(block: usize) -> usize {
+    ((block as f64 * 1.3 + 1.0).ceil() as usize).min((1 << 31) - 1)
 }
 
 /// How much `-N` counting reads at a time.
@@ -853,12 +852,22 @@ mod tests {
                 let cut = Cutting { split: split.clone(), block, records, header: None, remove_separators: false };
                 let got = blocks(&input, cut.clone());
                 prop_assert_eq!(got.concat(), input.clone());
+                // The block size grows (as GNU's) only until the longest record fits.
+                let (mut longest, mut at) = (0, 0);
+                while at < input.len() {
+                    let c = split.next(&input, at, true).unwrap_or(input.len());
+                    longest = longest.max(c - at);
+                    at = c;
+                }
+                let mut most = block;
+                while most < longest {
+                    most = grown(most);
+                }
                 for (i, b) in got.iter().enumerate() {
                     prop_assert!(!b.is_empty());
                     let last = i + 1 == got.len();
-                    if records.is_none() && !last && b.len() > block {
-                        // Only a block of one record may be larger.
-                        prop_assert!(split.next(b, 0, true).is_none_or(|c| c == b.len()));
+                    if records.is_none() && !last {
+                        prop_assert!(b.len() <= most, "{} > {}", b.len(), most);
                     }
                 }
                 if !lines_by_size {

@@ -78,12 +78,12 @@ impl Maker {
             .with_hint("point --tmpdir or TMPDIR at a writable directory with room")
     }
 
-    /// A record longer than --block: say so once, as GNU parallel does.
-    fn note_growth(&mut self, grew: bool) {
+    /// A record longer than --block: say so once (GNU parallel says so at every step).
+    fn note_growth(&mut self, grew: bool, now: usize) {
         if grew && !self.warned {
             self.warned = true;
             crate::diag::warn(&format!(
-                "a record is longer than --block ({} bytes); its block holds it whole",
+                "a record is longer than --block ({} bytes); blocks grow to {now} bytes from here on, as in GNU parallel",
                 self.block
             ));
         }
@@ -314,7 +314,7 @@ fn pipe_source(
                 let Some((start, len)) = parts.next_range().map_err(&read_error)? else {
                     return Ok(None);
                 };
-                maker.note_growth(parts.grew);
+                maker.note_growth(parts.grew, parts.block());
                 let block = if rrs {
                     // The separators must go: the range passes through memory after all.
                     let mut body = vec![0; len as usize];
@@ -346,14 +346,14 @@ fn pipe_source(
             slots,
             header: None,
         };
-        // A block read and not yet delivered, and whether a job was started for it.
-        let mut pending: Option<(Vec<u8>, bool)> = None;
+        // A block read and not yet delivered, and the job started for it, if one was.
+        let mut pending: Option<(Vec<u8>, Option<u64>)> = None;
         let source = Box::new(Threaded::spawn_with(slots, move || {
             loop {
-                let (block, has_job) = match pending.take() {
+                let (block, for_job) = match pending.take() {
                     Some(p) => p,
                     None => match reader.next_block().map_err(&read_error)? {
-                        Some(b) => (b, false),
+                        Some(b) => (b, None),
                         None => {
                             // The end of the input is the end of every job's stdin, once
                             // each has taken what it was given.
@@ -365,10 +365,20 @@ fn pipe_source(
                 // The header goes once at the start of each job's stream, not per block.
                 let header = out.header.get_or_insert_with(|| reader.header().to_vec());
                 let head = header.len();
-                maker.note_growth(reader.grew);
-                if !has_job && out.wants_job() {
+                maker.note_growth(reader.grew, reader.block());
+                if let Some(seq) = for_job {
+                    // The block a job was started for is that job's first.
+                    match out.deliver_to(seq, block, head) {
+                        Ok(()) => continue,
+                        Err(block) => {
+                            pending = Some((block, None));
+                            continue;
+                        }
+                    }
+                }
+                if out.wants_job() {
                     // As GNU parallel: a job per block until -j jobs run.
-                    pending = Some((block, true));
+                    pending = Some((block, Some(maker.next_seq)));
                     out.made += 1;
                     let mut job = Job::new(maker.next_seq, vec![vec![Vec::new()]]);
                     maker.next_seq += 1;
@@ -379,7 +389,7 @@ fn pipe_source(
                     return Ok(Some(job));
                 }
                 if let Err(block) = out.deliver(block, head) {
-                    pending = Some((block, false));
+                    pending = Some((block, None));
                 }
             }
         })?);
@@ -389,7 +399,7 @@ fn pipe_source(
         let Some(block) = reader.next_block().map_err(&read_error)? else {
             return Ok(None);
         };
-        maker.note_growth(reader.grew);
+        maker.note_growth(reader.grew, reader.block());
         let bytes = block.len() as u64;
         maker.job(Block::Bytes(block), bytes).map(Some)
     })?);
@@ -499,7 +509,8 @@ impl Outlets {
         self.made < self.slots
     }
 
-    fn take_news(&mut self) {
+    /// Attach new stdins and drop ended jobs; the jobs that ended.
+    fn take_news(&mut self) -> Vec<u64> {
         let _ = self.spread.wake.read();
         let mut st = self.spread.lock();
         for (seq, fd) in st.fresh.drain(..) {
@@ -518,9 +529,69 @@ impl Outlets {
                 owed,
             });
         }
-        for seq in st.ended.drain(..) {
+        let ended: Vec<u64> = st.ended.drain(..).collect();
+        for &seq in &ended {
             self.pipes.retain(|p| p.seq != seq);
             self.made = self.made.saturating_sub(1);
+        }
+        ended
+    }
+
+    /// Give `block` to job `seq`, started for it, once its stdin is attached. Gives it back if
+    /// the job ended first (it could not start, or it did not wait for its input).
+    fn deliver_to(
+        &mut self,
+        seq: u64,
+        block: Vec<u8>,
+        start: usize,
+    ) -> std::result::Result<(), Vec<u8>> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        loop {
+            if self.take_news().contains(&seq) {
+                return Err(block);
+            }
+            if let Some(i) = self.pipes.iter().position(|p| p.seq == seq) {
+                let p = &mut self.pipes[i];
+                if p.owed.is_none() {
+                    p.owed = Some((block, start));
+                    if !p.pump() {
+                        self.pipes.remove(i);
+                    }
+                    return Ok(());
+                }
+                // Its header first.
+                if !p.pump() {
+                    self.pipes.remove(i);
+                    continue;
+                }
+                if self.pipes[i].owed.is_none() {
+                    continue;
+                }
+            }
+            // Wait for news or for a job that owes bytes to take some; idle stdins are not
+            // watched, so this does not spin while the job starts.
+            let owing: Vec<usize> = (0..self.pipes.len())
+                .filter(|&i| self.pipes[i].owed.is_some())
+                .collect();
+            let mut fds: Vec<PollFd> = owing
+                .iter()
+                .map(|&i| PollFd::new(self.pipes[i].file.as_fd(), PollFlags::POLLOUT))
+                .collect();
+            fds.push(PollFd::new(self.spread.wake.as_fd(), PollFlags::POLLIN));
+            if poll(&mut fds, PollTimeout::NONE).is_err() {
+                continue;
+            }
+            let ready: Vec<usize> = owing
+                .iter()
+                .zip(&fds)
+                .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+                .map(|(&i, _)| i)
+                .collect();
+            for i in ready.into_iter().rev() {
+                if !self.pipes[i].pump() {
+                    self.pipes.remove(i);
+                }
+            }
         }
     }
 
