@@ -206,15 +206,16 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
     )
     .counting_tag(count_tag);
     if opts.dry_run {
+        // --cat and --fifo: `{}` stands for the file as GNU parallel prints it, unquoted.
+        let raw = opts
+            .pipe
+            .as_ref()
+            .is_some_and(|p| p.via != options::Via::Stdin);
         let mut next: Box<dyn FnMut() -> Result<Option<Job>>> = match &opts.pipe {
             Some(pipe) => {
-                // A job per block, as the run would cut them; `{}` is empty, or with --cat and
-                // --fifo stands for the file as GNU parallel prints it: $PARALLEL_TMP.
+                // A job per block, as the run would cut them.
                 let blocks = scheduler::pipe::count_jobs(pipe, slots)?;
-                let value: &[u8] = match pipe.via {
-                    options::Via::Stdin => b"",
-                    _ => b"$PARALLEL_TMP",
-                };
+                let value: &[u8] = if raw { b"$PARALLEL_TMP" } else { b"" };
                 let mut seq = 0;
                 Box::new(move || {
                     seq += 1;
@@ -223,10 +224,6 @@ fn execute(cli: cli::Cli) -> Result<Outcome> {
             }
             None => Box::new(|| batcher.next_job(&template)),
         };
-        let raw = opts
-            .pipe
-            .as_ref()
-            .is_some_and(|p| p.via != options::Via::Stdin);
         return dry_run(&mut next, &template, tag_template.as_ref(), &opts, raw);
     }
     let mut total = countable.and_then(|c| count_jobs(c, &opts, &template, slots, count_tag));

@@ -580,13 +580,7 @@ impl Parts {
                 let mut len = READ;
                 loop {
                     let buf = read_at(&self.file, at, len.min(self.size - at))?;
-                    let mut last = None;
-                    let mut from = 0;
-                    while let Some(c) = self.cut.split.next(&buf, from, true) {
-                        last = Some(c);
-                        from = c;
-                    }
-                    if let Some(c) = last {
+                    if let Some(c) = self.cut.split.last(&buf, 0, buf.len(), true) {
                         return Ok(Some(at + c as u64));
                     }
                     if at + len >= self.size {

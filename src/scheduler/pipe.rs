@@ -545,7 +545,6 @@ impl Outlets {
         block: Vec<u8>,
         start: usize,
     ) -> std::result::Result<(), Vec<u8>> {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         loop {
             if self.take_news().contains(&seq) {
                 return Err(block);
@@ -573,20 +572,9 @@ impl Outlets {
             let owing: Vec<usize> = (0..self.pipes.len())
                 .filter(|&i| self.pipes[i].owed.is_some())
                 .collect();
-            let mut fds: Vec<PollFd> = owing
-                .iter()
-                .map(|&i| PollFd::new(self.pipes[i].file.as_fd(), PollFlags::POLLOUT))
-                .collect();
-            fds.push(PollFd::new(self.spread.wake.as_fd(), PollFlags::POLLIN));
-            if poll(&mut fds, PollTimeout::NONE).is_err() {
+            let Some(ready) = self.poll_writable(&owing) else {
                 continue;
-            }
-            let ready: Vec<usize> = owing
-                .iter()
-                .zip(&fds)
-                .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
-                .map(|(&i, _)| i)
-                .collect();
+            };
             for i in ready.into_iter().rev() {
                 if !self.pipes[i].pump() {
                     self.pipes.remove(i);
@@ -598,24 +586,8 @@ impl Outlets {
     /// Wait until a job's stdin can take more, writing what the others owe meanwhile; the
     /// index of a writable job with nothing owed, if any.
     fn wait_idle(&mut self) -> Option<usize> {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        let ready: Vec<usize> = {
-            let mut fds: Vec<PollFd> = self
-                .pipes
-                .iter()
-                .map(|p| PollFd::new(p.file.as_fd(), PollFlags::POLLOUT))
-                .collect();
-            fds.push(PollFd::new(self.spread.wake.as_fd(), PollFlags::POLLIN));
-            if poll(&mut fds, PollTimeout::NONE).is_err() {
-                return None;
-            }
-            fds[..fds.len() - 1]
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
-                .map(|(i, _)| i)
-                .collect()
-        };
+        let all: Vec<usize> = (0..self.pipes.len()).collect();
+        let ready = self.poll_writable(&all)?;
         let mut idle = None;
         let mut dead = Vec::new();
         for i in ready {
@@ -633,6 +605,26 @@ impl Outlets {
             self.pipes.remove(i);
         }
         idle.filter(|&i| i < self.pipes.len() && self.pipes[i].owed.is_none())
+    }
+
+    /// Wait until one of the stdins `which` (indexes into `pipes`) can take more, or news
+    /// comes; those that can, in order (None if poll failed).
+    fn poll_writable(&self, which: &[usize]) -> Option<Vec<usize>> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let mut fds: Vec<PollFd> = which
+            .iter()
+            .map(|&i| PollFd::new(self.pipes[i].file.as_fd(), PollFlags::POLLOUT))
+            .collect();
+        fds.push(PollFd::new(self.spread.wake.as_fd(), PollFlags::POLLIN));
+        poll(&mut fds, PollTimeout::NONE).ok()?;
+        Some(
+            which
+                .iter()
+                .zip(&fds)
+                .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+                .map(|(&i, _)| i)
+                .collect(),
+        )
     }
 
     /// Give `block` (from byte `start`: past the header) whole to the first job ready for
